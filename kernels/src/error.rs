@@ -1,0 +1,109 @@
+//! The error every checked kernel entry point returns.
+
+use core::fmt;
+
+/// Why a kernel refused its arguments. Every message names the offending value.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum KernelError {
+    /// A size or count that must be at least 1 was 0 (`what` names it, e.g. `"kernel_h"`).
+    Zero {
+        /// The parameter's name.
+        what: &'static str,
+    },
+    /// A slice's length does not match the length the geometry implies.
+    LengthMismatch {
+        /// Which slice (e.g. `"input"`, `"weights"`, `"bias"`, `"output"`).
+        what: &'static str,
+        /// The length the geometry implies.
+        expected: usize,
+        /// The slice's actual length.
+        actual: usize,
+    },
+    /// A product of dimensions (a buffer length or an index) overflows `usize`.
+    Overflow {
+        /// The quantity that overflowed.
+        what: &'static str,
+    },
+    /// `groups` does not divide a channel count.
+    GroupsMismatch {
+        /// The group count.
+        groups: usize,
+        /// The channel count it must divide.
+        channels: usize,
+        /// Which channel count (`"in_c"` or `"out_c"`).
+        what: &'static str,
+    },
+    /// The dilated kernel is larger than the padded input along one axis.
+    KernelLargerThanInput {
+        /// `"height"` or `"width"`.
+        axis: &'static str,
+        /// Dilated kernel extent: `dilation * (kernel - 1) + 1`.
+        kernel_extent: usize,
+        /// Padded input extent: `input + pad_before + pad_after`.
+        padded_input: usize,
+    },
+    /// A geometry that a kernel family does not accept (e.g. depthwise with `out_c != in_c`).
+    Unsupported {
+        /// The kernel family.
+        kernel: &'static str,
+        /// The parameter that does not fit.
+        what: &'static str,
+        /// Its value.
+        value: usize,
+        /// What the kernel needs instead.
+        expected: usize,
+    },
+    /// A clamp activation whose bounds are NaN or inverted (`min > max`).
+    InvalidClamp {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Zero { what } => write!(f, "{what} is 0; it must be at least 1"),
+            Self::LengthMismatch { what, expected, actual } => {
+                write!(f, "{what} has {actual} elements but the shape needs {expected}")
+            }
+            Self::Overflow { what } => write!(f, "{what} overflows usize"),
+            Self::GroupsMismatch { groups, channels, what } => {
+                write!(f, "groups = {groups} does not divide {what} = {channels}")
+            }
+            Self::KernelLargerThanInput { axis, kernel_extent, padded_input } => write!(
+                f,
+                "dilated kernel {axis} {kernel_extent} is larger than the padded input {axis} {padded_input}"
+            ),
+            Self::Unsupported { kernel, what, value, expected } => {
+                write!(f, "{kernel} needs {what} = {expected}, got {value}")
+            }
+            Self::InvalidClamp { min, max } => {
+                write!(f, "clamp bounds must be ordered and not NaN, got min = {min}, max = {max}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for KernelError {}
+
+/// Returns `Ok(())` when `actual == expected`, else a [`KernelError::LengthMismatch`].
+#[inline]
+pub fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), KernelError> {
+    if expected == actual { Ok(()) } else { Err(KernelError::LengthMismatch { what, expected, actual }) }
+}
+
+/// Returns `Ok(())` when `value >= 1`, else a [`KernelError::Zero`].
+#[inline]
+pub fn check_nonzero(what: &'static str, value: usize) -> Result<(), KernelError> {
+    if value == 0 { Err(KernelError::Zero { what }) } else { Ok(()) }
+}
+
+/// Multiplies `factors` with overflow checking.
+#[inline]
+pub fn checked_product(what: &'static str, factors: &[usize]) -> Result<usize, KernelError> {
+    factors.iter().try_fold(1usize, |acc, &x| acc.checked_mul(x)).ok_or(KernelError::Overflow { what })
+}

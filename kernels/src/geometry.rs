@@ -1,0 +1,372 @@
+//! Shapes of the convolutions, validated once and shared by every tier.
+
+use crate::error::{KernelError, check_nonzero, checked_product};
+
+/// Explicit padding, per side, in input pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Padding2d {
+    /// Rows added above the input.
+    pub top: usize,
+    /// Columns added left of the input.
+    pub left: usize,
+    /// Rows added below the input.
+    pub bottom: usize,
+    /// Columns added right of the input.
+    pub right: usize,
+}
+
+impl Padding2d {
+    /// No padding.
+    pub const ZERO: Self = Self { top: 0, left: 0, bottom: 0, right: 0 };
+
+    /// The same padding on all four sides.
+    pub const fn uniform(p: usize) -> Self {
+        Self { top: p, left: p, bottom: p, right: p }
+    }
+}
+
+/// Output extent of a convolution along one axis:
+/// `(input + pad_before + pad_after - (dilation * (kernel - 1) + 1)) / stride + 1`.
+///
+/// Errors when a parameter is 0, when the arithmetic overflows, or when the dilated kernel
+/// does not fit in the padded input.
+pub fn conv_out_extent(
+    axis: &'static str,
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    pad_before: usize,
+    pad_after: usize,
+) -> Result<usize, KernelError> {
+    let kernel_extent = kernel
+        .checked_sub(1)
+        .and_then(|k| k.checked_mul(dilation))
+        .and_then(|k| k.checked_add(1))
+        .ok_or(KernelError::Overflow { what: "dilated kernel extent" })?;
+    let padded_input = input
+        .checked_add(pad_before)
+        .and_then(|x| x.checked_add(pad_after))
+        .ok_or(KernelError::Overflow { what: "padded input extent" })?;
+    if kernel_extent > padded_input {
+        return Err(KernelError::KernelLargerThanInput { axis, kernel_extent, padded_input });
+    }
+    Ok((padded_input - kernel_extent) / stride + 1)
+}
+
+/// Geometry of a 2-D convolution over an NHWC tensor, with groups, stride, dilation and
+/// explicit 4-sided padding. Depthwise is `groups == in_c == out_c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dGeometry {
+    /// Batch size N.
+    pub batch: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Input channels.
+    pub in_c: usize,
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel height.
+    pub kernel_h: usize,
+    /// Kernel width.
+    pub kernel_w: usize,
+    /// Vertical stride.
+    pub stride_h: usize,
+    /// Horizontal stride.
+    pub stride_w: usize,
+    /// Vertical dilation (1 = dense kernel).
+    pub dilation_h: usize,
+    /// Horizontal dilation.
+    pub dilation_w: usize,
+    /// Explicit padding per side.
+    pub padding: Padding2d,
+    /// Channel groups; must divide both `in_c` and `out_c`.
+    pub groups: usize,
+}
+
+/// Output dimensions of a validated [`Conv2dGeometry`] plus the buffer lengths it implies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dDims {
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// `batch * in_h * in_w * in_c`.
+    pub input_len: usize,
+    /// `out_c * kernel_h * kernel_w * (in_c / groups)` (OHWI weights).
+    pub weight_len: usize,
+    /// `batch * out_h * out_w * out_c`.
+    pub output_len: usize,
+}
+
+impl Conv2dGeometry {
+    /// A dense (groups = 1) convolution with unit stride and dilation and no padding.
+    pub fn new(
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        in_c: usize,
+        out_c: usize,
+        kernel_h: usize,
+        kernel_w: usize,
+    ) -> Self {
+        Self {
+            batch,
+            in_h,
+            in_w,
+            in_c,
+            out_c,
+            kernel_h,
+            kernel_w,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            padding: Padding2d::ZERO,
+            groups: 1,
+        }
+    }
+
+    /// A depthwise convolution (`groups == in_c == out_c == channels`) with unit stride and
+    /// dilation and no padding.
+    pub fn depthwise(
+        batch: usize,
+        in_h: usize,
+        in_w: usize,
+        channels: usize,
+        kernel_h: usize,
+        kernel_w: usize,
+    ) -> Self {
+        Self { groups: channels, ..Self::new(batch, in_h, in_w, channels, channels, kernel_h, kernel_w) }
+    }
+
+    /// Sets the stride (vertical, horizontal).
+    pub fn with_stride(self, stride_h: usize, stride_w: usize) -> Self {
+        Self { stride_h, stride_w, ..self }
+    }
+
+    /// Sets the dilation (vertical, horizontal).
+    pub fn with_dilation(self, dilation_h: usize, dilation_w: usize) -> Self {
+        Self { dilation_h, dilation_w, ..self }
+    }
+
+    /// Sets the padding.
+    pub fn with_padding(self, padding: Padding2d) -> Self {
+        Self { padding, ..self }
+    }
+
+    /// Sets the group count.
+    pub fn with_groups(self, groups: usize) -> Self {
+        Self { groups, ..self }
+    }
+
+    /// True when this is a depthwise convolution: `groups == in_c == out_c`.
+    pub fn is_depthwise(&self) -> bool {
+        self.groups == self.in_c && self.in_c == self.out_c
+    }
+
+    /// True when this is a pointwise 1×1 convolution that is exactly a GEMM: 1×1 kernel, unit
+    /// stride, no padding, one group (dilation is irrelevant for a 1×1 kernel).
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel_h == 1
+            && self.kernel_w == 1
+            && self.stride_h == 1
+            && self.stride_w == 1
+            && self.padding == Padding2d::ZERO
+            && self.groups == 1
+    }
+
+    /// Validates every parameter and returns the output dimensions and buffer lengths.
+    ///
+    /// Errors: any dimension, kernel size, stride, dilation or group count of 0; groups that do
+    /// not divide `in_c` or `out_c`; a dilated kernel larger than the padded input; overflow.
+    pub fn validate(&self) -> Result<Conv2dDims, KernelError> {
+        check_nonzero("batch", self.batch)?;
+        check_nonzero("in_h", self.in_h)?;
+        check_nonzero("in_w", self.in_w)?;
+        check_nonzero("in_c", self.in_c)?;
+        check_nonzero("out_c", self.out_c)?;
+        check_nonzero("kernel_h", self.kernel_h)?;
+        check_nonzero("kernel_w", self.kernel_w)?;
+        check_nonzero("stride_h", self.stride_h)?;
+        check_nonzero("stride_w", self.stride_w)?;
+        check_nonzero("dilation_h", self.dilation_h)?;
+        check_nonzero("dilation_w", self.dilation_w)?;
+        check_nonzero("groups", self.groups)?;
+        if !self.in_c.is_multiple_of(self.groups) {
+            return Err(KernelError::GroupsMismatch {
+                groups: self.groups,
+                channels: self.in_c,
+                what: "in_c",
+            });
+        }
+        if !self.out_c.is_multiple_of(self.groups) {
+            return Err(KernelError::GroupsMismatch {
+                groups: self.groups,
+                channels: self.out_c,
+                what: "out_c",
+            });
+        }
+        let p = self.padding;
+        let out_h = conv_out_extent(
+            "height",
+            self.in_h,
+            self.kernel_h,
+            self.stride_h,
+            self.dilation_h,
+            p.top,
+            p.bottom,
+        )?;
+        let out_w = conv_out_extent(
+            "width",
+            self.in_w,
+            self.kernel_w,
+            self.stride_w,
+            self.dilation_w,
+            p.left,
+            p.right,
+        )?;
+        let input_len = checked_product("input length", &[self.batch, self.in_h, self.in_w, self.in_c])?;
+        let weight_len = checked_product(
+            "weight length",
+            &[self.out_c, self.kernel_h, self.kernel_w, self.in_c / self.groups],
+        )?;
+        let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.out_c])?;
+        Ok(Conv2dDims { out_h, out_w, input_len, weight_len, output_len })
+    }
+
+    /// Multiply-adds of the convolution (2 FLOPs each), or `None` on overflow or an invalid
+    /// geometry.
+    pub fn macs(&self) -> Option<u64> {
+        let d = self.validate().ok()?;
+        let per_output = (self.kernel_h as u64)
+            .checked_mul(self.kernel_w as u64)?
+            .checked_mul((self.in_c / self.groups) as u64)?;
+        (d.output_len as u64).checked_mul(per_output)
+    }
+}
+
+/// Shape of a pointwise (1×1) convolution seen as a GEMM:
+/// `[pixels, in_c] × [in_c, out_c] -> [pixels, out_c]`, where `pixels = N·H·W`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PointwiseShape {
+    /// Rows of the GEMM: `N·H·W`.
+    pub pixels: usize,
+    /// Input channels (the GEMM's K).
+    pub in_c: usize,
+    /// Output channels (the GEMM's N).
+    pub out_c: usize,
+}
+
+impl PointwiseShape {
+    /// Validates the shape; returns `(input_len, weight_len, output_len)`.
+    pub fn validate(&self) -> Result<(usize, usize, usize), KernelError> {
+        check_nonzero("pixels", self.pixels)?;
+        check_nonzero("in_c", self.in_c)?;
+        check_nonzero("out_c", self.out_c)?;
+        Ok((
+            checked_product("input length", &[self.pixels, self.in_c])?,
+            checked_product("weight length", &[self.out_c, self.in_c])?,
+            checked_product("output length", &[self.pixels, self.out_c])?,
+        ))
+    }
+}
+
+/// The axis a spatially separable pass runs along.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SeparableAxis {
+    /// A 1×k pass along the width (each output row depends on one input row).
+    Row,
+    /// A k×1 pass along the height.
+    Column,
+}
+
+/// Geometry of one spatially separable per-channel pass (1×k row pass or k×1 column pass)
+/// over an NHWC tensor. Stride, dilation and padding apply along `axis` only; the other
+/// spatial extent is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeparablePassGeometry {
+    /// Which axis the 1-D kernel runs along.
+    pub axis: SeparableAxis,
+    /// Batch size N.
+    pub batch: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Channels (input = output).
+    pub channels: usize,
+    /// Taps of the 1-D kernel.
+    pub kernel: usize,
+    /// Stride along `axis`.
+    pub stride: usize,
+    /// Dilation along `axis`.
+    pub dilation: usize,
+    /// Padding before (left for a row pass, top for a column pass).
+    pub pad_before: usize,
+    /// Padding after (right for a row pass, bottom for a column pass).
+    pub pad_after: usize,
+}
+
+/// Output dimensions of a validated [`SeparablePassGeometry`] plus buffer lengths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeparableDims {
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// `batch * in_h * in_w * channels`.
+    pub input_len: usize,
+    /// `kernel * channels`.
+    pub weight_len: usize,
+    /// `batch * out_h * out_w * channels`.
+    pub output_len: usize,
+}
+
+impl SeparablePassGeometry {
+    /// Validates every parameter and returns the output dimensions and buffer lengths.
+    pub fn validate(&self) -> Result<SeparableDims, KernelError> {
+        check_nonzero("batch", self.batch)?;
+        check_nonzero("in_h", self.in_h)?;
+        check_nonzero("in_w", self.in_w)?;
+        check_nonzero("channels", self.channels)?;
+        check_nonzero("kernel", self.kernel)?;
+        check_nonzero("stride", self.stride)?;
+        check_nonzero("dilation", self.dilation)?;
+        let (out_h, out_w) = match self.axis {
+            SeparableAxis::Row => (
+                self.in_h,
+                conv_out_extent(
+                    "width",
+                    self.in_w,
+                    self.kernel,
+                    self.stride,
+                    self.dilation,
+                    self.pad_before,
+                    self.pad_after,
+                )?,
+            ),
+            SeparableAxis::Column => (
+                conv_out_extent(
+                    "height",
+                    self.in_h,
+                    self.kernel,
+                    self.stride,
+                    self.dilation,
+                    self.pad_before,
+                    self.pad_after,
+                )?,
+                self.in_w,
+            ),
+        };
+        Ok(SeparableDims {
+            out_h,
+            out_w,
+            input_len: checked_product("input length", &[self.batch, self.in_h, self.in_w, self.channels])?,
+            weight_len: checked_product("weight length", &[self.kernel, self.channels])?,
+            output_len: checked_product("output length", &[self.batch, out_h, out_w, self.channels])?,
+        })
+    }
+}

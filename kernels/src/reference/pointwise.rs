@@ -1,0 +1,38 @@
+//! Reference pointwise 1×1 convolution, i.e. a GEMM over pixels.
+
+use super::{bias_at, check_bias};
+use crate::{Activation, KernelError, PointwiseShape, error::check_len};
+
+/// Pointwise (1×1, stride 1, unpadded) convolution, NHWC, seen as the GEMM
+/// `[pixels, in_c] × [in_c, out_c]`.
+///
+/// - `input`: `[pixels][in_c]` (an NHWC tensor with `pixels = N·H·W`);
+/// - `weights`: `[out_c][in_c]` (OI: the OHWI layout of a 1×1 kernel);
+/// - `bias`: `[out_c]` or `None`;
+/// - `output`: `[pixels][out_c]`, each `act(bias + Σ_k input[p][k] · weights[o][k])`.
+pub fn pointwise(
+    s: &PointwiseShape,
+    input: &[f32],
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let (input_len, weight_len, output_len) = s.validate()?;
+    act.validate()?;
+    check_len("input", input_len, input.len())?;
+    check_len("weights", weight_len, weights.len())?;
+    check_bias(bias, s.out_c)?;
+    check_len("output", output_len, output.len())?;
+
+    for p in 0..s.pixels {
+        let x = &input[p * s.in_c..(p + 1) * s.in_c];
+        for o in 0..s.out_c {
+            let w = &weights[o * s.in_c..(o + 1) * s.in_c];
+            let acc =
+                x.iter().zip(w).fold(bias_at(bias, o), |acc, (&a, &b)| acc + f64::from(a) * f64::from(b));
+            output[p * s.out_c + o] = act.apply(acc as f32);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! sepconv placeholder
+pub use sepconv_kernels as kernels;
