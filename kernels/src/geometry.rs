@@ -370,3 +370,69 @@ impl SeparablePassGeometry {
         })
     }
 }
+
+/// How to pad one spatial axis of a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PadMode {
+    /// No padding: the output covers only full kernel windows.
+    Valid,
+    /// Pad so that `out = ceil(in / stride)`; an odd total puts the extra pixel at the end
+    /// (TensorFlow `SAME`, ONNX `SAME_UPPER`).
+    SameUpper,
+    /// As [`PadMode::SameUpper`] but an odd total puts the extra pixel at the start
+    /// (ONNX `SAME_LOWER`).
+    SameLower,
+}
+
+/// Padding `(before, after)` along one axis for `mode`.
+///
+/// For the SAME modes: `out = ceil(input / stride)` and
+/// `total = max(0, (out - 1) * stride + dilation * (kernel - 1) + 1 - input)`.
+/// Errors on a zero parameter or on overflow.
+pub fn axis_padding(
+    mode: PadMode,
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+) -> Result<(usize, usize), KernelError> {
+    check_nonzero("input", input)?;
+    check_nonzero("kernel", kernel)?;
+    check_nonzero("stride", stride)?;
+    check_nonzero("dilation", dilation)?;
+    if mode == PadMode::Valid {
+        return Ok((0, 0));
+    }
+    let out = input.div_ceil(stride);
+    let needed = (out - 1)
+        .checked_mul(stride)
+        .and_then(|x| (kernel - 1).checked_mul(dilation).and_then(|k| x.checked_add(k)))
+        .and_then(|x| x.checked_add(1))
+        .ok_or(KernelError::Overflow { what: "SAME padding" })?;
+    let total = needed.saturating_sub(input);
+    let small = total / 2;
+    Ok(match mode {
+        PadMode::SameLower => (total - small, small),
+        _ => (small, total - small),
+    })
+}
+
+impl Padding2d {
+    /// Padding of a 2-D convolution for `mode` on both axes (see [`axis_padding`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_mode(
+        mode: PadMode,
+        in_h: usize,
+        in_w: usize,
+        kernel_h: usize,
+        kernel_w: usize,
+        stride_h: usize,
+        stride_w: usize,
+        dilation_h: usize,
+        dilation_w: usize,
+    ) -> Result<Self, KernelError> {
+        let (top, bottom) = axis_padding(mode, in_h, kernel_h, stride_h, dilation_h)?;
+        let (left, right) = axis_padding(mode, in_w, kernel_w, stride_w, dilation_w)?;
+        Ok(Self { top, left, bottom, right })
+    }
+}

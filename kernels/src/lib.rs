@@ -27,4 +27,7 @@ pub mod reference;
 
 pub use activation::Activation;
 pub use error::KernelError;
-pub use geometry::{Conv2dGeometry, Padding2d, PointwiseShape, SeparableAxis, SeparablePassGeometry};
+pub use geometry::{
+    Conv2dDims, Conv2dGeometry, PadMode, Padding2d, PointwiseShape, SeparableAxis, SeparableDims,
+    SeparablePassGeometry, axis_padding,
+};

@@ -1,0 +1,70 @@
+//! The error type of the sepconv runtime.
+
+use sepconv_kernels::KernelError;
+
+use crate::dispatch::Isa;
+use crate::tensor::{Shape4, TensorError};
+
+/// Everything that can go wrong when planning or running an op. Every message names the
+/// offending value.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tensor was malformed (wrong element count, zero dimension, overflow, ...).
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
+    /// An op's parameters or buffers were refused while planning or running it.
+    #[error("{op}: {source}")]
+    Kernel {
+        /// The op (e.g. `DepthwiseConv2d`).
+        op: &'static str,
+        /// What was wrong.
+        #[source]
+        source: KernelError,
+    },
+    /// A tensor's shape differs from the one the op was planned for.
+    #[error("{op}: {what} has shape {actual}, but the op was planned for {expected}")]
+    ShapeMismatch {
+        /// The op.
+        op: &'static str,
+        /// Which tensor (`input`, `output`, ...).
+        what: &'static str,
+        /// The planned shape.
+        expected: Shape4,
+        /// The shape given.
+        actual: Shape4,
+    },
+    /// An op parameter outside what the op accepts, which the kernel layer cannot name.
+    #[error("{op}: {what} = {value} is invalid: {reason}")]
+    InvalidParam {
+        /// The op.
+        op: &'static str,
+        /// The parameter.
+        what: &'static str,
+        /// Its value.
+        value: usize,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// An ISA tier name that is not one of `scalar`, `portable`, `avx2`, `neon`.
+    #[error("unknown ISA tier `{0}`; expected one of scalar, portable, avx2, neon")]
+    UnknownIsa(String),
+    /// An ISA tier this CPU cannot run.
+    #[error("ISA tier `{isa}` is not available on this CPU: {reason}")]
+    IsaUnavailable {
+        /// The tier asked for.
+        isa: Isa,
+        /// Why it cannot run.
+        reason: &'static str,
+    },
+    /// `SEPCONV_ISA` holds an unknown or unavailable tier.
+    #[error("SEPCONV_ISA: {0}")]
+    IsaEnv(Box<Error>),
+}
+
+impl Error {
+    /// Wraps a kernel-layer error with the name of the op that met it.
+    pub(crate) fn kernel(op: &'static str) -> impl FnOnce(KernelError) -> Error {
+        move |source| Error::Kernel { op, source }
+    }
+}

@@ -1,0 +1,378 @@
+//! Convolution ops: the general [`Conv2d`] router and the depthwise and pointwise ops.
+
+use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, PointwiseShape};
+
+use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
+use crate::dispatch::{ConvFn, Isa, Kernel, PointwiseFn, kernels};
+use crate::error::Error;
+use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut};
+
+/// The NHWC output shape of a convolution, after validating its geometry.
+pub fn conv2d_output_shape(geom: &Conv2dGeometry) -> Result<Shape4, Error> {
+    let d = geom.validate().map_err(Error::kernel("Conv2d"))?;
+    Ok(Shape4::new(geom.batch, d.out_h, d.out_w, geom.out_c))
+}
+
+fn input_shape_of(g: &Conv2dGeometry) -> Shape4 {
+    Shape4::new(g.batch, g.in_h, g.in_w, g.in_c)
+}
+
+fn output_shape_of(g: &Conv2dGeometry, d: &Conv2dDims) -> Shape4 {
+    Shape4::new(g.batch, d.out_h, d.out_w, g.out_c)
+}
+
+/// 2 FLOPs per multiply-add of a convolution (0 if the count would overflow `u64`).
+fn conv_flops(g: &Conv2dGeometry) -> u64 {
+    g.macs().and_then(|m| m.checked_mul(2)).unwrap_or(0)
+}
+
+/// Validates a geometry and an activation, naming `op` in the error.
+fn validate_conv(op: &'static str, g: &Conv2dGeometry, act: Activation) -> Result<Conv2dDims, Error> {
+    let d = g.validate().map_err(Error::kernel(op))?;
+    act.validate().map_err(Error::kernel(op))?;
+    check_plan_shape(input_shape_of(g))?;
+    check_plan_shape(output_shape_of(g, &d))?;
+    Ok(d)
+}
+
+/// A depthwise k×k convolution (depth multiplier 1), NHWC, planned once.
+///
+/// Input `N×H×W×C`, weights `[kh][kw][C]`, bias `[C]`, output `N×OH×OW×C`; any kernel size,
+/// stride, dilation and 4-sided padding. The 3×3 case gets the tier's `dwconv3x3` kernel.
+#[derive(Debug)]
+pub struct DepthwiseConv2d {
+    geom: Conv2dGeometry,
+    dims: Conv2dDims,
+    weights: AlignedBuf,
+    bias: Option<AlignedBuf>,
+    act: Activation,
+    isa: Isa,
+    kernel: Kernel<ConvFn>,
+}
+
+impl DepthwiseConv2d {
+    const OP: &'static str = "DepthwiseConv2d";
+
+    /// Plans the op for the selected tier. `geom` must be depthwise
+    /// (`groups == in_c == out_c`); `weights` is `[kernel_h][kernel_w][channels]`.
+    pub fn new(
+        geom: Conv2dGeometry,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        Self::with_isa(default_isa()?, geom, weights, bias, act)
+    }
+
+    /// Plans the op for tier `isa` (an error if the CPU lacks it).
+    pub fn with_isa(
+        isa: Isa,
+        geom: Conv2dGeometry,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        let table = kernels(isa)?;
+        let dims = validate_conv(Self::OP, &geom, act)?;
+        if !geom.is_depthwise() {
+            let (what, value) =
+                if geom.out_c != geom.in_c { ("out_c", geom.out_c) } else { ("groups", geom.groups) };
+            return Err(Error::Kernel {
+                op: Self::OP,
+                source: KernelError::Unsupported { kernel: "depthwise", what, value, expected: geom.in_c },
+            });
+        }
+        check_weights(Self::OP, dims.weight_len, weights)?;
+        let bias = pack_bias(Self::OP, bias, geom.in_c)?;
+        let kernel = if geom.kernel_h == 3 && geom.kernel_w == 3 { table.dwconv3x3 } else { table.dwconv };
+        Ok(Self { geom, dims, weights: AlignedBuf::from_slice(weights), bias, act, isa, kernel })
+    }
+
+    /// Runs the planned convolution; `input` and `output` must have the planned shapes.
+    pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
+        check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+        check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        (self.kernel.func)(
+            &self.geom,
+            input.as_slice(),
+            self.weights.as_slice(),
+            self.bias.as_ref().map(AlignedBuf::as_slice),
+            self.act,
+            output.as_mut_slice(),
+        )
+        .map_err(Error::kernel(Self::OP))
+    }
+
+    /// The planned geometry.
+    pub fn geometry(&self) -> &Conv2dGeometry {
+        &self.geom
+    }
+    /// `N×H×W×C`.
+    pub fn input_shape(&self) -> Shape4 {
+        input_shape_of(&self.geom)
+    }
+    /// `N×OH×OW×C`.
+    pub fn output_shape(&self) -> Shape4 {
+        output_shape_of(&self.geom, &self.dims)
+    }
+    /// The kernel's name, e.g. `dwconv3x3/reference`.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel.name
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// FLOPs of one run (2 per multiply-add).
+    pub fn flops(&self) -> u64 {
+        conv_flops(&self.geom)
+    }
+}
+
+/// A pointwise 1×1 convolution, i.e. the GEMM `[N·H·W, Cin] × [Cin, Cout]`, planned once.
+///
+/// Input `N×H×W×Cin`, weights `[Cout][Cin]`, bias `[Cout]`, output `N×H×W×Cout`.
+#[derive(Debug)]
+pub struct PointwiseConv2d {
+    input: Shape4,
+    shape: PointwiseShape,
+    weights: AlignedBuf,
+    bias: Option<AlignedBuf>,
+    act: Activation,
+    isa: Isa,
+    kernel: Kernel<PointwiseFn>,
+}
+
+impl PointwiseConv2d {
+    const OP: &'static str = "PointwiseConv2d";
+
+    /// Plans the op for the selected tier; `weights` is `[out_c][input.c]`.
+    pub fn new(
+        input: Shape4,
+        out_c: usize,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        Self::with_isa(default_isa()?, input, out_c, weights, bias, act)
+    }
+
+    /// Plans the op for tier `isa` (an error if the CPU lacks it).
+    pub fn with_isa(
+        isa: Isa,
+        input: Shape4,
+        out_c: usize,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        let table = kernels(isa)?;
+        check_plan_shape(input)?;
+        check_plan_shape(Shape4::new(input.n, input.h, input.w, out_c))?;
+        act.validate().map_err(Error::kernel(Self::OP))?;
+        let pixels = input.n * input.h * input.w; // cannot overflow: the input shape validated
+        let shape = PointwiseShape { pixels, in_c: input.c, out_c };
+        let (_, weight_len, _) = shape.validate().map_err(Error::kernel(Self::OP))?;
+        check_weights(Self::OP, weight_len, weights)?;
+        let bias = pack_bias(Self::OP, bias, out_c)?;
+        Ok(Self {
+            input,
+            shape,
+            weights: AlignedBuf::from_slice(weights),
+            bias,
+            act,
+            isa,
+            kernel: table.pointwise,
+        })
+    }
+
+    /// Runs the planned convolution; `input` and `output` must have the planned shapes.
+    pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
+        check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+        check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        (self.kernel.func)(
+            &self.shape,
+            input.as_slice(),
+            self.weights.as_slice(),
+            self.bias.as_ref().map(AlignedBuf::as_slice),
+            self.act,
+            output.as_mut_slice(),
+        )
+        .map_err(Error::kernel(Self::OP))
+    }
+
+    /// `N×H×W×Cin`.
+    pub fn input_shape(&self) -> Shape4 {
+        self.input
+    }
+    /// `N×H×W×Cout`.
+    pub fn output_shape(&self) -> Shape4 {
+        Shape4 { c: self.shape.out_c, ..self.input }
+    }
+    /// The kernel's name, e.g. `pointwise/reference`.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel.name
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// FLOPs of one run (2 per multiply-add; saturates at `u64::MAX`).
+    pub fn flops(&self) -> u64 {
+        (self.shape.pixels as u64)
+            .saturating_mul(self.shape.in_c as u64)
+            .saturating_mul(self.shape.out_c as u64)
+            .saturating_mul(2)
+    }
+}
+
+/// Which implementation a [`Conv2d`] routed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvPath {
+    /// `groups == in_c == out_c`: [`DepthwiseConv2d`].
+    Depthwise,
+    /// 1×1, stride 1, unpadded, one group: [`PointwiseConv2d`] (GEMM).
+    Pointwise,
+    /// `1 < groups`, not depthwise: the grouped k×k kernel, all groups in one pass.
+    Grouped,
+    /// `groups == 1`, not pointwise: the dense k×k kernel (e.g. a network's stem).
+    Dense,
+}
+
+#[derive(Debug)]
+enum ConvImpl {
+    Depthwise(DepthwiseConv2d),
+    Pointwise(PointwiseConv2d),
+    General {
+        path: ConvPath,
+        dims: Conv2dDims,
+        weights: AlignedBuf,
+        bias: Option<AlignedBuf>,
+        kernel: Kernel<ConvFn>,
+    },
+}
+
+/// A general 2-D convolution with groups, planned once; it routes to the depthwise, pointwise,
+/// grouped or dense implementation according to its geometry ([`Conv2d::path`]).
+///
+/// Input `N×H×W×Cin`, weights `[Cout][kh][kw][Cin/groups]` (OHWI), bias `[Cout]`, output
+/// `N×OH×OW×Cout`.
+#[derive(Debug)]
+pub struct Conv2d {
+    geom: Conv2dGeometry,
+    act: Activation,
+    isa: Isa,
+    imp: ConvImpl,
+}
+
+impl Conv2d {
+    const OP: &'static str = "Conv2d";
+
+    /// Plans the op for the selected tier.
+    pub fn new(
+        geom: Conv2dGeometry,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        Self::with_isa(default_isa()?, geom, weights, bias, act)
+    }
+
+    /// Plans the op for tier `isa` (an error if the CPU lacks it).
+    pub fn with_isa(
+        isa: Isa,
+        geom: Conv2dGeometry,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        let table = kernels(isa)?;
+        let dims = validate_conv(Self::OP, &geom, act)?;
+        check_weights(Self::OP, dims.weight_len, weights)?;
+        let imp = if geom.is_depthwise() {
+            // OHWI with one input channel per group, [C][kh][kw][1], becomes [kh][kw][C].
+            let taps = geom.kernel_h * geom.kernel_w;
+            let mut hwc = vec![0.0; weights.len()];
+            for (c, per_channel) in weights.chunks_exact(taps).enumerate() {
+                for (t, &w) in per_channel.iter().enumerate() {
+                    hwc[t * geom.in_c + c] = w;
+                }
+            }
+            ConvImpl::Depthwise(DepthwiseConv2d::with_isa(isa, geom, &hwc, bias, act)?)
+        } else if geom.is_pointwise() {
+            let input = input_shape_of(&geom);
+            ConvImpl::Pointwise(PointwiseConv2d::with_isa(isa, input, geom.out_c, weights, bias, act)?)
+        } else {
+            let (path, kernel) = if geom.groups == 1 {
+                (ConvPath::Dense, table.conv2d)
+            } else {
+                (ConvPath::Grouped, table.grouped_conv)
+            };
+            let bias = pack_bias(Self::OP, bias, geom.out_c)?;
+            ConvImpl::General { path, dims, weights: AlignedBuf::from_slice(weights), bias, kernel }
+        };
+        Ok(Self { geom, act, isa, imp })
+    }
+
+    /// Runs the planned convolution; `input` and `output` must have the planned shapes.
+    pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
+        match &self.imp {
+            ConvImpl::Depthwise(op) => op.run(input, output),
+            ConvImpl::Pointwise(op) => op.run(input, output),
+            ConvImpl::General { weights, bias, kernel, .. } => {
+                check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+                check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+                (kernel.func)(
+                    &self.geom,
+                    input.as_slice(),
+                    weights.as_slice(),
+                    bias.as_ref().map(AlignedBuf::as_slice),
+                    self.act,
+                    output.as_mut_slice(),
+                )
+                .map_err(Error::kernel(Self::OP))
+            }
+        }
+    }
+
+    /// The implementation this convolution routed to.
+    pub fn path(&self) -> ConvPath {
+        match &self.imp {
+            ConvImpl::Depthwise(_) => ConvPath::Depthwise,
+            ConvImpl::Pointwise(_) => ConvPath::Pointwise,
+            ConvImpl::General { path, .. } => *path,
+        }
+    }
+    /// The planned geometry.
+    pub fn geometry(&self) -> &Conv2dGeometry {
+        &self.geom
+    }
+    /// `N×H×W×Cin`.
+    pub fn input_shape(&self) -> Shape4 {
+        input_shape_of(&self.geom)
+    }
+    /// `N×OH×OW×Cout`.
+    pub fn output_shape(&self) -> Shape4 {
+        match &self.imp {
+            ConvImpl::Depthwise(op) => op.output_shape(),
+            ConvImpl::Pointwise(op) => op.output_shape(),
+            ConvImpl::General { dims, .. } => output_shape_of(&self.geom, dims),
+        }
+    }
+    /// The kernel's name, e.g. `grouped_conv/reference`.
+    pub fn kernel_name(&self) -> &'static str {
+        match &self.imp {
+            ConvImpl::Depthwise(op) => op.kernel_name(),
+            ConvImpl::Pointwise(op) => op.kernel_name(),
+            ConvImpl::General { kernel, .. } => kernel.name,
+        }
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// FLOPs of one run (2 per multiply-add).
+    pub fn flops(&self) -> u64 {
+        conv_flops(&self.geom)
+    }
+}

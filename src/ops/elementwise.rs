@@ -1,0 +1,108 @@
+//! Elementwise ops: standalone activation and residual add.
+
+use sepconv_kernels::Activation;
+
+use super::{check_plan_shape, check_shape, default_isa};
+use crate::dispatch::{ActivationFn, AddFn, Isa, Kernel, kernels};
+use crate::error::Error;
+use crate::tensor::{Shape4, TensorView, TensorViewMut};
+
+/// A standalone activation over a tensor of a planned shape: `out = act(in)`.
+#[derive(Debug)]
+pub struct ActivationOp {
+    shape: Shape4,
+    act: Activation,
+    isa: Isa,
+    kernel: Kernel<ActivationFn>,
+}
+
+impl ActivationOp {
+    const OP: &'static str = "Activation";
+
+    /// Plans the op for the selected tier.
+    pub fn new(shape: Shape4, act: Activation) -> Result<Self, Error> {
+        Self::with_isa(default_isa()?, shape, act)
+    }
+
+    /// Plans the op for tier `isa` (an error if the CPU lacks it).
+    pub fn with_isa(isa: Isa, shape: Shape4, act: Activation) -> Result<Self, Error> {
+        let kernel = kernels(isa)?.activation;
+        check_plan_shape(shape)?;
+        act.validate().map_err(Error::kernel(Self::OP))?;
+        Ok(Self { shape, act, isa, kernel })
+    }
+
+    /// `output = act(input)`; both must have the planned shape.
+    pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
+        check_shape(Self::OP, "input", self.shape, input.shape())?;
+        check_shape(Self::OP, "output", self.shape, output.shape())?;
+        (self.kernel.func)(self.act, input.as_slice(), output.as_mut_slice()).map_err(Error::kernel(Self::OP))
+    }
+
+    /// The planned shape (input and output).
+    pub fn shape(&self) -> Shape4 {
+        self.shape
+    }
+    /// The kernel's name.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel.name
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}
+
+/// Elementwise add of two tensors of one planned shape, with a fused activation:
+/// `out = act(a + b)` (a residual connection).
+#[derive(Debug)]
+pub struct Add {
+    shape: Shape4,
+    act: Activation,
+    isa: Isa,
+    kernel: Kernel<AddFn>,
+}
+
+impl Add {
+    const OP: &'static str = "Add";
+
+    /// Plans the op for the selected tier.
+    pub fn new(shape: Shape4, act: Activation) -> Result<Self, Error> {
+        Self::with_isa(default_isa()?, shape, act)
+    }
+
+    /// Plans the op for tier `isa` (an error if the CPU lacks it).
+    pub fn with_isa(isa: Isa, shape: Shape4, act: Activation) -> Result<Self, Error> {
+        let kernel = kernels(isa)?.add;
+        check_plan_shape(shape)?;
+        act.validate().map_err(Error::kernel(Self::OP))?;
+        Ok(Self { shape, act, isa, kernel })
+    }
+
+    /// `output = act(a + b)`; all three must have the planned shape.
+    pub fn run(
+        &self,
+        a: TensorView<'_>,
+        b: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+    ) -> Result<(), Error> {
+        check_shape(Self::OP, "a", self.shape, a.shape())?;
+        check_shape(Self::OP, "b", self.shape, b.shape())?;
+        check_shape(Self::OP, "output", self.shape, output.shape())?;
+        (self.kernel.func)(a.as_slice(), b.as_slice(), self.act, output.as_mut_slice())
+            .map_err(Error::kernel(Self::OP))
+    }
+
+    /// The planned shape (inputs and output).
+    pub fn shape(&self) -> Shape4 {
+        self.shape
+    }
+    /// The kernel's name.
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernel.name
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}

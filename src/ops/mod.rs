@@ -1,0 +1,65 @@
+//! Ops: planned once, run many times.
+//!
+//! Every op is built with `new(...) -> Result<Self, Error>` (or `with_isa(...)` to choose a
+//! tier explicitly), which validates every parameter and shape, packs the weights into the
+//! layout its kernel reads, sizes any scratch, and picks its kernel from the dispatcher's
+//! table. `run(&self, ...)` then checks the tensors' shapes against the plan and calls the
+//! kernel; it does not allocate.
+//!
+//! | op | input | weights (as given) | output |
+//! |---|---|---|---|
+//! | [`Conv2d`] | `N×H×W×Cin` | `[Cout][kh][kw][Cin/groups]` (OHWI) | `N×OH×OW×Cout` |
+//! | [`DepthwiseConv2d`] | `N×H×W×C` | `[kh][kw][C]` | `N×OH×OW×C` |
+//! | [`PointwiseConv2d`] | `N×H×W×Cin` | `[Cout][Cin]` | `N×H×W×Cout` |
+//! | [`SeparableConv2d`] | `N×H×W×C` | row `[kw][C]`, column `[kh][C]` | `N×OH×OW×C` |
+//! | [`ActivationOp`] | any | – | same shape |
+//! | [`Add`] | two of one shape | – | same shape |
+//! | [`GlobalAvgPool`] | `N×H×W×C` | – | `N×1×1×C` |
+//! | [`Dense`] | `N×1×1×In` | `[Out][In]` | `N×1×1×Out` |
+
+mod conv;
+mod dense;
+mod elementwise;
+mod pool;
+mod separable;
+
+pub use conv::{Conv2d, ConvPath, DepthwiseConv2d, PointwiseConv2d, conv2d_output_shape};
+pub use dense::Dense;
+pub use elementwise::{ActivationOp, Add};
+pub use pool::GlobalAvgPool;
+pub use separable::{SeparableConv2d, SeparablePass1d};
+
+use crate::dispatch::{self, Isa};
+use crate::error::Error;
+use crate::tensor::{AlignedBuf, Shape4};
+
+/// The tier ops are planned for when none is given: see [`dispatch::selected_isa`].
+fn default_isa() -> Result<Isa, Error> {
+    Ok(dispatch::selected_isa()?.0)
+}
+
+/// Errors unless `actual == expected`.
+fn check_shape(op: &'static str, what: &'static str, expected: Shape4, actual: Shape4) -> Result<(), Error> {
+    if expected == actual { Ok(()) } else { Err(Error::ShapeMismatch { op, what, expected, actual }) }
+}
+
+/// Validates a shape given at plan time (every dimension ≥ 1, no overflow).
+fn check_plan_shape(shape: Shape4) -> Result<usize, Error> {
+    Ok(shape.validate()?)
+}
+
+/// Copies an optional bias into aligned storage after checking its length.
+fn pack_bias(op: &'static str, bias: Option<&[f32]>, channels: usize) -> Result<Option<AlignedBuf>, Error> {
+    match bias {
+        None => Ok(None),
+        Some(b) => {
+            sepconv_kernels::error::check_len("bias", channels, b.len()).map_err(Error::kernel(op))?;
+            Ok(Some(AlignedBuf::from_slice(b)))
+        }
+    }
+}
+
+/// Checks a weight slice's length.
+fn check_weights(op: &'static str, expected: usize, weights: &[f32]) -> Result<(), Error> {
+    sepconv_kernels::error::check_len("weights", expected, weights.len()).map_err(Error::kernel(op))
+}

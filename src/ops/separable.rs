@@ -1,0 +1,196 @@
+//! Spatially separable convolution: a row pass 1×kw then a column pass kh×1, per channel.
+
+use std::sync::Mutex;
+
+use sepconv_kernels::{Activation, SeparableAxis, SeparableDims, SeparablePassGeometry};
+
+use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
+use crate::dispatch::{Isa, Kernel, SeparableFn, kernels};
+use crate::error::Error;
+use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut};
+
+/// One axis of a separable convolution: taps, stride, dilation and padding along that axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeparablePass1d {
+    /// Taps.
+    pub kernel: usize,
+    /// Stride along the axis.
+    pub stride: usize,
+    /// Dilation along the axis.
+    pub dilation: usize,
+    /// Padding before (left or top).
+    pub pad_before: usize,
+    /// Padding after (right or bottom).
+    pub pad_after: usize,
+}
+
+impl SeparablePass1d {
+    /// `kernel` taps, stride 1, dilation 1, `pad` on both sides.
+    pub fn new(kernel: usize, pad: usize) -> Self {
+        Self { kernel, stride: 1, dilation: 1, pad_before: pad, pad_after: pad }
+    }
+
+    fn geometry(&self, axis: SeparableAxis, input: Shape4) -> SeparablePassGeometry {
+        SeparablePassGeometry {
+            axis,
+            batch: input.n,
+            in_h: input.h,
+            in_w: input.w,
+            channels: input.c,
+            kernel: self.kernel,
+            stride: self.stride,
+            dilation: self.dilation,
+            pad_before: self.pad_before,
+            pad_after: self.pad_after,
+        }
+    }
+}
+
+/// A spatially separable per-channel convolution, planned once: a row pass (1×kw, no bias,
+/// no activation) into an intermediate `N×H×OW×C` buffer, then a column pass (kh×1) that adds
+/// the bias and applies the activation, into `N×OH×OW×C`.
+///
+/// Weights: row `[kw][C]`, column `[kh][C]`; bias `[C]`.
+#[derive(Debug)]
+pub struct SeparableConv2d {
+    input: Shape4,
+    row: SeparablePassGeometry,
+    col: SeparablePassGeometry,
+    col_dims: SeparableDims,
+    row_weights: AlignedBuf,
+    col_weights: AlignedBuf,
+    bias: Option<AlignedBuf>,
+    act: Activation,
+    isa: Isa,
+    row_kernel: Kernel<SeparableFn>,
+    col_kernel: Kernel<SeparableFn>,
+    /// The intermediate buffer [`SeparableConv2d::run`] uses, sized at plan time.
+    scratch: Mutex<AlignedBuf>,
+}
+
+impl SeparableConv2d {
+    const OP: &'static str = "SeparableConv2d";
+
+    /// Plans the op for the selected tier.
+    pub fn new(
+        input: Shape4,
+        row: SeparablePass1d,
+        col: SeparablePass1d,
+        row_weights: &[f32],
+        col_weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        Self::with_isa(default_isa()?, input, row, col, row_weights, col_weights, bias, act)
+    }
+
+    /// Plans the op for tier `isa` (an error if the CPU lacks it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_isa(
+        isa: Isa,
+        input: Shape4,
+        row: SeparablePass1d,
+        col: SeparablePass1d,
+        row_weights: &[f32],
+        col_weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
+        let table = kernels(isa)?;
+        check_plan_shape(input)?;
+        act.validate().map_err(Error::kernel(Self::OP))?;
+        let row = row.geometry(SeparableAxis::Row, input);
+        let row_dims = row.validate().map_err(Error::kernel(Self::OP))?;
+        let mid = Shape4::new(input.n, row_dims.out_h, row_dims.out_w, input.c);
+        let col = col.geometry(SeparableAxis::Column, mid);
+        let col_dims = col.validate().map_err(Error::kernel(Self::OP))?;
+        check_plan_shape(Shape4::new(input.n, col_dims.out_h, col_dims.out_w, input.c))?;
+        check_weights(Self::OP, row_dims.weight_len, row_weights)?;
+        check_weights(Self::OP, col_dims.weight_len, col_weights)?;
+        let bias = pack_bias(Self::OP, bias, input.c)?;
+        let scratch = AlignedBuf::zeroed(row_dims.output_len)?;
+        Ok(Self {
+            input,
+            row,
+            col,
+            col_dims,
+            row_weights: AlignedBuf::from_slice(row_weights),
+            col_weights: AlignedBuf::from_slice(col_weights),
+            bias,
+            act,
+            isa,
+            row_kernel: table.row_pass,
+            col_kernel: table.col_pass,
+            scratch: Mutex::new(scratch),
+        })
+    }
+
+    /// Elements of the intermediate buffer (`N×H×OW×C`) that [`Self::run_with_scratch`] needs.
+    pub fn scratch_len(&self) -> usize {
+        self.col.batch * self.col.in_h * self.col.in_w * self.col.channels
+    }
+
+    /// Runs the planned convolution with the op's own intermediate buffer. Concurrent calls on
+    /// one op take turns on that buffer; use [`Self::run_with_scratch`] to run in parallel.
+    pub fn run(&self, input: TensorView<'_>, output: TensorViewMut<'_>) -> Result<(), Error> {
+        // A poisoned lock only means another run panicked mid-way; the buffer is fully
+        // rewritten by every run, so its contents do not matter.
+        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        self.run_with_scratch(input, output, scratch.as_mut_slice())
+    }
+
+    /// Runs the planned convolution with a caller-provided intermediate buffer of exactly
+    /// [`Self::scratch_len`] elements.
+    pub fn run_with_scratch(
+        &self,
+        input: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        scratch: &mut [f32],
+    ) -> Result<(), Error> {
+        check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+        check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        (self.row_kernel.func)(
+            &self.row,
+            input.as_slice(),
+            self.row_weights.as_slice(),
+            None,
+            Activation::None,
+            scratch,
+        )
+        .map_err(Error::kernel(Self::OP))?;
+        (self.col_kernel.func)(
+            &self.col,
+            scratch,
+            self.col_weights.as_slice(),
+            self.bias.as_ref().map(AlignedBuf::as_slice),
+            self.act,
+            output.as_mut_slice(),
+        )
+        .map_err(Error::kernel(Self::OP))
+    }
+
+    /// `N×H×W×C`.
+    pub fn input_shape(&self) -> Shape4 {
+        self.input
+    }
+    /// `N×OH×OW×C`.
+    pub fn output_shape(&self) -> Shape4 {
+        Shape4::new(self.input.n, self.col_dims.out_h, self.col_dims.out_w, self.input.c)
+    }
+    /// The two kernels' names, row pass first.
+    pub fn kernel_names(&self) -> [&'static str; 2] {
+        [self.row_kernel.name, self.col_kernel.name]
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// FLOPs of one run (2 per multiply-add, both passes; saturates at `u64::MAX`).
+    pub fn flops(&self) -> u64 {
+        let pass = |g: &SeparablePassGeometry, out_len: usize| {
+            (out_len as u64).saturating_mul(g.kernel as u64).saturating_mul(2)
+        };
+        let row_out = self.scratch_len();
+        pass(&self.row, row_out).saturating_add(pass(&self.col, self.col_dims.output_len))
+    }
+}
