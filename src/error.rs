@@ -22,6 +22,9 @@ pub enum Error {
         #[source]
         source: KernelError,
     },
+    /// A kernel-layer error met outside any op, e.g. from a padding or geometry helper.
+    #[error(transparent)]
+    Geometry(#[from] KernelError),
     /// A tensor's shape differs from the one the op was planned for.
     #[error("{op}: {what} has shape {actual}, but the op was planned for {expected}")]
     ShapeMismatch {

@@ -39,3 +39,8 @@ pub mod tensor;
 
 pub use error::Error;
 pub use sepconv_kernels as kernels;
+
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
