@@ -30,6 +30,9 @@
 //! # Ok::<(), sepconv::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod blocks;
 pub mod build_info;
 pub mod dispatch;
