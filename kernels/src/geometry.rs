@@ -39,6 +39,9 @@ pub fn conv_out_extent(
     pad_before: usize,
     pad_after: usize,
 ) -> Result<usize, KernelError> {
+    check_nonzero("kernel", kernel)?;
+    check_nonzero("stride", stride)?;
+    check_nonzero("dilation", dilation)?;
     let kernel_extent = kernel
         .checked_sub(1)
         .and_then(|k| k.checked_mul(dilation))
