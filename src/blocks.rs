@@ -3,7 +3,7 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sepconv_kernels::{Activation, Conv2dGeometry, Padding2d};
+use sepconv_kernels::{Activation, Conv2dGeometry, KernelError, Padding2d};
 
 use crate::dispatch::Isa;
 use crate::error::Error;
@@ -41,17 +41,34 @@ impl InvertedResidual {
     /// `out_c` output channels and depthwise `stride`, with He-scaled weights and small biases
     /// drawn from a generator seeded with `seed` (the same seed gives the same weights on every
     /// machine and tier).
-    pub fn seeded(isa: Isa, input: Shape4, expand: usize, out_c: usize, stride: usize, seed: u64) -> Result<Self, Error> {
+    pub fn seeded(
+        isa: Isa,
+        input: Shape4,
+        expand: usize,
+        out_c: usize,
+        stride: usize,
+        seed: u64,
+    ) -> Result<Self, Error> {
+        let overflow = |what| Error::Geometry(KernelError::Overflow { what });
+        let hidden = input.c.checked_mul(expand).ok_or(overflow("expanded channels"))?;
+        let expand_len = hidden.checked_mul(input.c).ok_or(overflow("expand weight length"))?;
+        let dw_len = hidden.checked_mul(9).ok_or(overflow("depthwise weight length"))?;
+        let project_len = hidden.checked_mul(out_c).ok_or(overflow("project weight length"))?;
+        // Validate every shape before drawing (and allocating) any weights.
+        input.validate()?;
+        Shape4 { c: hidden, ..input }.validate()?;
+        Shape4 { c: out_c, ..input }.validate()?;
+
         let mut rng = StdRng::seed_from_u64(seed);
-        let hidden = input.c.saturating_mul(expand);
-        let w_expand = he_uniform(&mut rng, hidden * input.c, input.c);
+        let w_expand = he_uniform(&mut rng, expand_len, input.c);
         let b_expand = uniform(&mut rng, hidden, 0.1);
-        let w_dw = he_uniform(&mut rng, 9 * hidden, 9);
+        let w_dw = he_uniform(&mut rng, dw_len, 9);
         let b_dw = uniform(&mut rng, hidden, 0.1);
-        let w_project = he_uniform(&mut rng, out_c * hidden, hidden);
+        let w_project = he_uniform(&mut rng, project_len, hidden);
         let b_project = uniform(&mut rng, out_c, 0.1);
 
-        let expand = PointwiseConv2d::with_isa(isa, input, hidden, &w_expand, Some(&b_expand), Activation::Relu6)?;
+        let expand =
+            PointwiseConv2d::with_isa(isa, input, hidden, &w_expand, Some(&b_expand), Activation::Relu6)?;
         let geom = Conv2dGeometry::depthwise(input.n, input.h, input.w, hidden, 3, 3)
             .with_stride(stride, stride)
             .with_padding(Padding2d::uniform(1));
@@ -106,7 +123,8 @@ impl InvertedResidual {
     }
     /// The kernel names of the block's ops, in order.
     pub fn kernel_names(&self) -> Vec<&'static str> {
-        let mut names = vec![self.expand.kernel_name(), self.depthwise.kernel_name(), self.project.kernel_name()];
+        let mut names =
+            vec![self.expand.kernel_name(), self.depthwise.kernel_name(), self.project.kernel_name()];
         names.extend(self.residual.as_ref().map(Add::kernel_name));
         names
     }

@@ -65,10 +65,7 @@ fn info(as_json: bool) -> Result<(), Error> {
     let (selected, source) = dispatch::selected_isa()?;
     let table = dispatch::kernels(selected)?;
     let features = dispatch::cpu_features();
-    let tiers: Vec<_> = Isa::ALL
-        .iter()
-        .map(|isa| (isa.name(), isa.unavailable_reason()))
-        .collect();
+    let tiers: Vec<_> = Isa::ALL.iter().map(|isa| (isa.name(), isa.unavailable_reason())).collect();
     if as_json {
         let obj = json!({
             "version": build_info::VERSION,
@@ -150,10 +147,15 @@ fn run_block(iters: u32) -> Result<(), Error> {
     println!(
         "MobileNetV2 inverted-residual block: input {shape}, expand 24→144 (ReLU6), dw 3×3 s1 (ReLU6), project 144→24, residual add"
     );
-    println!("selected tier: {selected} ({}); running every available tier, {iters} timed iterations each", source_text(source));
+    println!(
+        "selected tier: {selected} ({}); running every available tier, {iters} timed iterations each",
+        source_text(source)
+    );
     let mut flops = 0;
-    let runs: Vec<TierRun> =
-        Isa::available().into_iter().map(|isa| time_block(isa, &input, iters, &mut flops)).collect::<Result<_, _>>()?;
+    let runs: Vec<TierRun> = Isa::available()
+        .into_iter()
+        .map(|isa| time_block(isa, &input, iters, &mut flops))
+        .collect::<Result<_, _>>()?;
     let reference = runs.iter().find(|r| r.isa == Isa::Scalar).map(|r| &r.output);
     println!("{:.2} MFLOP per run", flops as f64 / 1e6);
     println!();

@@ -1,5 +1,6 @@
 //! Convolution ops: the general [`Conv2d`] router and the depthwise and pointwise ops.
 
+use sepconv_kernels::error::check_nonzero;
 use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, PointwiseShape};
 
 use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
@@ -41,6 +42,8 @@ fn validate_conv(op: &'static str, g: &Conv2dGeometry, act: Activation) -> Resul
 /// stride, dilation and 4-sided padding. The 3×3 case gets the tier's `dwconv3x3` kernel.
 #[derive(Debug)]
 pub struct DepthwiseConv2d {
+    /// The op name errors carry (`Conv2d` when planned through it).
+    op: &'static str,
     geom: Conv2dGeometry,
     dims: Conv2dDims,
     weights: AlignedBuf,
@@ -72,26 +75,38 @@ impl DepthwiseConv2d {
         bias: Option<&[f32]>,
         act: Activation,
     ) -> Result<Self, Error> {
+        Self::plan(Self::OP, isa, geom, weights, bias, act)
+    }
+
+    /// Plans the op; errors name `op`.
+    pub(crate) fn plan(
+        op: &'static str,
+        isa: Isa,
+        geom: Conv2dGeometry,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
         let table = kernels(isa)?;
-        let dims = validate_conv(Self::OP, &geom, act)?;
+        let dims = validate_conv(op, &geom, act)?;
         if !geom.is_depthwise() {
             let (what, value) =
                 if geom.out_c != geom.in_c { ("out_c", geom.out_c) } else { ("groups", geom.groups) };
             return Err(Error::Kernel {
-                op: Self::OP,
+                op,
                 source: KernelError::Unsupported { kernel: "depthwise", what, value, expected: geom.in_c },
             });
         }
-        check_weights(Self::OP, dims.weight_len, weights)?;
-        let bias = pack_bias(Self::OP, bias, geom.in_c)?;
+        check_weights(op, dims.weight_len, weights)?;
+        let bias = pack_bias(op, bias, geom.in_c)?;
         let kernel = if geom.kernel_h == 3 && geom.kernel_w == 3 { table.dwconv3x3 } else { table.dwconv };
-        Ok(Self { geom, dims, weights: AlignedBuf::from_slice(weights), bias, act, isa, kernel })
+        Ok(Self { op, geom, dims, weights: AlignedBuf::from_slice(weights), bias, act, isa, kernel })
     }
 
     /// Runs the planned convolution; `input` and `output` must have the planned shapes.
     pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
-        check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
-        check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        check_shape(self.op, "input", self.input_shape(), input.shape())?;
+        check_shape(self.op, "output", self.output_shape(), output.shape())?;
         (self.kernel.func)(
             &self.geom,
             input.as_slice(),
@@ -100,7 +115,7 @@ impl DepthwiseConv2d {
             self.act,
             output.as_mut_slice(),
         )
-        .map_err(Error::kernel(Self::OP))
+        .map_err(Error::kernel(self.op))
     }
 
     /// The planned geometry.
@@ -134,6 +149,8 @@ impl DepthwiseConv2d {
 /// Input `N×H×W×Cin`, weights `[Cout][Cin]`, bias `[Cout]`, output `N×H×W×Cout`.
 #[derive(Debug)]
 pub struct PointwiseConv2d {
+    /// The op name errors carry (`Conv2d` when planned through it).
+    op: &'static str,
     input: Shape4,
     shape: PointwiseShape,
     weights: AlignedBuf,
@@ -166,30 +183,37 @@ impl PointwiseConv2d {
         bias: Option<&[f32]>,
         act: Activation,
     ) -> Result<Self, Error> {
+        Self::plan(Self::OP, isa, input, out_c, weights, bias, act)
+    }
+
+    /// Plans the op; errors name `op`.
+    pub(crate) fn plan(
+        op: &'static str,
+        isa: Isa,
+        input: Shape4,
+        out_c: usize,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<Self, Error> {
         let table = kernels(isa)?;
+        check_nonzero("out_c", out_c).map_err(Error::kernel(op))?;
         check_plan_shape(input)?;
         check_plan_shape(Shape4::new(input.n, input.h, input.w, out_c))?;
-        act.validate().map_err(Error::kernel(Self::OP))?;
+        act.validate().map_err(Error::kernel(op))?;
         let pixels = input.n * input.h * input.w; // cannot overflow: the input shape validated
         let shape = PointwiseShape { pixels, in_c: input.c, out_c };
-        let (_, weight_len, _) = shape.validate().map_err(Error::kernel(Self::OP))?;
-        check_weights(Self::OP, weight_len, weights)?;
-        let bias = pack_bias(Self::OP, bias, out_c)?;
-        Ok(Self {
-            input,
-            shape,
-            weights: AlignedBuf::from_slice(weights),
-            bias,
-            act,
-            isa,
-            kernel: table.pointwise,
-        })
+        let (_, weight_len, _) = shape.validate().map_err(Error::kernel(op))?;
+        check_weights(op, weight_len, weights)?;
+        let bias = pack_bias(op, bias, out_c)?;
+        let weights = AlignedBuf::from_slice(weights);
+        Ok(Self { op, input, shape, weights, bias, act, isa, kernel: table.pointwise })
     }
 
     /// Runs the planned convolution; `input` and `output` must have the planned shapes.
     pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
-        check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
-        check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        check_shape(self.op, "input", self.input_shape(), input.shape())?;
+        check_shape(self.op, "output", self.output_shape(), output.shape())?;
         (self.kernel.func)(
             &self.shape,
             input.as_slice(),
@@ -198,7 +222,7 @@ impl PointwiseConv2d {
             self.act,
             output.as_mut_slice(),
         )
-        .map_err(Error::kernel(Self::OP))
+        .map_err(Error::kernel(self.op))
     }
 
     /// `N×H×W×Cin`.
@@ -298,10 +322,10 @@ impl Conv2d {
                     hwc[t * geom.in_c + c] = w;
                 }
             }
-            ConvImpl::Depthwise(DepthwiseConv2d::with_isa(isa, geom, &hwc, bias, act)?)
+            ConvImpl::Depthwise(DepthwiseConv2d::plan(Self::OP, isa, geom, &hwc, bias, act)?)
         } else if geom.is_pointwise() {
             let input = input_shape_of(&geom);
-            ConvImpl::Pointwise(PointwiseConv2d::with_isa(isa, input, geom.out_c, weights, bias, act)?)
+            ConvImpl::Pointwise(PointwiseConv2d::plan(Self::OP, isa, input, geom.out_c, weights, bias, act)?)
         } else {
             let (path, kernel) = if geom.groups == 1 {
                 (ConvPath::Dense, table.conv2d)

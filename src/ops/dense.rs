@@ -1,6 +1,7 @@
 //! Dense (fully connected) layer.
 
 use sepconv_kernels::Activation;
+use sepconv_kernels::error::check_nonzero;
 use sepconv_kernels::reference::DenseShape;
 
 use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
@@ -46,6 +47,8 @@ impl Dense {
         act: Activation,
     ) -> Result<Self, Error> {
         let kernel = kernels(isa)?.dense;
+        check_nonzero("in_features", in_features).map_err(Error::kernel(Self::OP))?;
+        check_nonzero("out_features", out_features).map_err(Error::kernel(Self::OP))?;
         check_plan_shape(Shape4::new(batch, 1, 1, in_features))?;
         check_plan_shape(Shape4::new(batch, 1, 1, out_features))?;
         act.validate().map_err(Error::kernel(Self::OP))?;

@@ -2,6 +2,7 @@
 
 use std::sync::Mutex;
 
+use sepconv_kernels::error::check_len;
 use sepconv_kernels::{Activation, SeparableAxis, SeparableDims, SeparablePassGeometry};
 
 use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
@@ -149,6 +150,7 @@ impl SeparableConv2d {
     ) -> Result<(), Error> {
         check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
         check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        check_len("scratch", self.scratch_len(), scratch.len()).map_err(Error::kernel(Self::OP))?;
         (self.row_kernel.func)(
             &self.row,
             input.as_slice(),

@@ -1,0 +1,269 @@
+//! Integration tests of the `sepconv` binary: `info` (text and JSON), the `SEPCONV_ISA`
+//! override and its errors, `block`, and clap usage errors.
+//!
+//! Every child runs without an inherited `SEPCONV_ISA` unless the test sets it.
+//!
+//! In a cross lane (e.g. aarch64 under qemu-user, see `.ci/run`) the test binary itself runs
+//! through Cargo's target runner, but the `sepconv` binary it spawns would not: the host
+//! cannot execute it. [`runner`] then finds the same runner (from
+//! `CARGO_TARGET_<TRIPLE>_RUNNER` or the workspace's `.cargo/config.toml`) and spawns the
+//! binary through it.
+
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use sepconv::dispatch::Isa;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sepconv");
+
+/// The command prefix needed to execute `BIN` here: empty when it runs natively.
+fn runner() -> &'static [String] {
+    static RUNNER: OnceLock<Vec<String>> = OnceLock::new();
+    RUNNER.get_or_init(|| {
+        if Command::new(BIN).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return Vec::new();
+        }
+        let target = sepconv::build_info::TARGET;
+        let var = format!("CARGO_TARGET_{}_RUNNER", target.to_uppercase().replace(['-', '.'], "_"));
+        let runner = std::env::var(&var).ok().or_else(|| config_runner(target)).unwrap_or_default();
+        runner.split_whitespace().map(String::from).collect()
+    })
+}
+
+/// The `runner = "..."` of `[target.<target>]` in the workspace's `.cargo/config.toml`.
+fn config_runner(target: &str) -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cargo/config.toml");
+    let config = std::fs::read_to_string(path).ok()?;
+    let header = format!("[target.{target}]");
+    let mut lines = config.lines().map(str::trim).skip_while(|l| *l != header).skip(1);
+    lines.find_map(|l| {
+        let (key, value) = l.split_once('=')?;
+        (key.trim() == "runner").then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Runs the built `sepconv` with `args`, with `SEPCONV_ISA` removed or set to `isa_env`.
+fn sepconv(args: &[&str], isa_env: Option<&str>) -> Output {
+    let mut cmd = match runner() {
+        [] => Command::new(BIN),
+        [program, rest @ ..] => {
+            let mut cmd = Command::new(program);
+            cmd.args(rest).arg(BIN);
+            cmd
+        }
+    };
+    cmd.args(args).env_remove("SEPCONV_ISA");
+    if let Some(v) = isa_env {
+        cmd.env("SEPCONV_ISA", v);
+    }
+    let o = cmd.output().unwrap_or_else(|e| panic!("failed to run {BIN} (runner {:?}): {e}", runner()));
+    assert!(
+        !matches!(o.status.code(), Some(126 | 127)) || !o.stdout.is_empty(),
+        "{BIN} could not be executed (runner {:?}): {}",
+        runner(),
+        describe(&o)
+    );
+    o
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn describe(o: &Output) -> String {
+    format!("status {:?}\n--- stdout\n{}--- stderr\n{}", o.status, stdout(o), stderr(o))
+}
+
+/// A tier name this CPU cannot run: `neon` on x86_64, `avx2` on aarch64.
+fn unavailable_tier() -> Isa {
+    Isa::ALL.into_iter().find(|isa| !isa.is_available()).expect("some tier is unavailable")
+}
+
+#[test]
+fn info_prints_tiers_and_selection() {
+    let o = sepconv(&["info"], None);
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("sepconv "), "{out}");
+    assert!(out.lines().any(|l| l.trim() == "tiers:"), "{out}");
+    for isa in Isa::ALL {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(isa.name()))
+            .unwrap_or_else(|| panic!("no line for tier {isa}:\n{out}"));
+        if isa.is_available() {
+            assert!(line.contains("available") && !line.contains("unavailable"), "{line}");
+        } else {
+            assert!(
+                line.contains("unavailable: ") && line.contains(isa.unavailable_reason().unwrap()),
+                "{line}"
+            );
+        }
+    }
+    let best = Isa::best_available();
+    let selected = out.lines().find(|l| l.starts_with("selected:")).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(selected, format!("selected: {best} (best available)"));
+    // One line per kernel-table entry after the `kernels (...)` header.
+    let kernels: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("kernels ("))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(kernels.len(), 11, "{out}");
+    assert!(kernels.iter().all(|l| l.split_whitespace().nth(1).is_some_and(|k| k.contains('/'))), "{out}");
+    assert!(stderr(&o).is_empty(), "{}", describe(&o));
+}
+
+#[test]
+fn info_json_is_one_object_with_every_key() {
+    let o = sepconv(&["info", "--json"], None);
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "expected one line of JSON:\n{out}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"));
+    let obj = v.as_object().unwrap_or_else(|| panic!("not a JSON object: {v}"));
+    for key in ["version", "arch", "cpu_features", "tiers", "selected", "kernels", "build"] {
+        assert!(obj.contains_key(key), "missing `{key}`: {v}");
+    }
+    assert_eq!(v["version"], sepconv::build_info::VERSION);
+    assert_eq!(v["arch"], std::env::consts::ARCH);
+    assert!(v["cpu_features"].as_array().is_some_and(|a| a.iter().all(Value::is_string)), "{v}");
+
+    let tiers = v["tiers"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(tiers.len(), Isa::ALL.len(), "{v}");
+    for (t, isa) in tiers.iter().zip(Isa::ALL) {
+        assert_eq!(t["tier"], isa.name(), "{t}");
+        assert_eq!(t["available"], isa.is_available(), "{t}");
+        match isa.unavailable_reason() {
+            None => assert!(t["reason"].is_null(), "{t}"),
+            Some(reason) => assert_eq!(t["reason"], reason, "{t}"),
+        }
+    }
+    assert_eq!(v["selected"], Isa::best_available().name());
+    assert_eq!(v["selected_by"], "best available");
+
+    let kernels = v["kernels"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(kernels.len(), 11, "{v}");
+    for k in kernels {
+        assert!(k["op"].is_string() && k["kernel"].as_str().is_some_and(|s| s.contains('/')), "{k}");
+    }
+
+    let build = &v["build"];
+    for key in ["target", "profile", "rustc"] {
+        assert!(build[key].as_str().is_some_and(|s| !s.is_empty()), "build.{key}: {build}");
+    }
+    assert_eq!(build["target"], sepconv::build_info::TARGET);
+    assert!(build["rustc"].as_str().unwrap().starts_with("rustc "), "{build}");
+}
+
+/// An invalid `SEPCONV_ISA` makes `info` fail with exit code 1 and exactly one `error:` line.
+fn assert_env_error(value: &str, must_name: &str) {
+    for args in [&["info"][..], &["info", "--json"]] {
+        let o = sepconv(args, Some(value));
+        assert_eq!(o.status.code(), Some(1), "SEPCONV_ISA={value} {args:?}: {}", describe(&o));
+        let err = stderr(&o);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "SEPCONV_ISA={value}: expected one stderr line:\n{err}");
+        assert!(lines[0].starts_with("error:"), "{err}");
+        assert!(lines[0].contains("SEPCONV_ISA"), "{err}");
+        assert!(lines[0].contains(must_name), "the error does not name `{must_name}`: {err}");
+        assert!(stdout(&o).is_empty(), "{}", describe(&o));
+    }
+}
+
+#[test]
+fn info_rejects_an_unavailable_or_unknown_tier() {
+    let bad = unavailable_tier();
+    assert_env_error(bad.name(), bad.name());
+    assert_env_error("bogus", "bogus");
+    // The block job refuses them too.
+    let o = sepconv(&["block", "--iters", "1"], Some("bogus"));
+    assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+    assert!(stderr(&o).starts_with("error:"), "{}", describe(&o));
+}
+
+#[test]
+fn info_honours_a_valid_sepconv_isa() {
+    let o = sepconv(&["info"], Some("scalar"));
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l.starts_with("selected: scalar")), "{out}");
+    assert!(out.contains("selected: scalar (forced by SEPCONV_ISA)"), "{out}");
+
+    // Case-insensitive; the JSON says who chose the tier.
+    let o = sepconv(&["info", "--json"], Some("PORTABLE"));
+    assert!(o.status.success(), "{}", describe(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["selected"], "portable");
+    assert_eq!(v["selected_by"], "forced by SEPCONV_ISA");
+
+    // Set but empty means unset.
+    let o = sepconv(&["info", "--json"], Some(""));
+    assert!(o.status.success(), "{}", describe(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["selected"], Isa::best_available().name());
+    assert_eq!(v["selected_by"], "best available");
+
+    if Isa::Avx2Fma.is_available() {
+        let o = sepconv(&["info", "--json"], Some("avx2fma"));
+        assert!(o.status.success(), "{}", describe(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["selected"], "avx2");
+    }
+}
+
+#[test]
+fn block_runs_every_tier_with_zero_diff() {
+    let t = Instant::now();
+    let o = sepconv(&["block", "--iters", "1"], None);
+    let elapsed = t.elapsed();
+    assert!(o.status.success(), "{}", describe(&o));
+    let out = stdout(&o);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("tier "))
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let available = Isa::available();
+    assert_eq!(rows.len(), available.len(), "one row per available tier:\n{out}");
+    for (row, isa) in rows.iter().zip(&available) {
+        // tier, median ms, GFLOP/s, max|diff| vs ref, kernels...
+        assert_eq!(row[0], isa.name(), "{out}");
+        let ms: f64 = row[1].parse().unwrap_or_else(|e| panic!("median `{}`: {e}\n{out}", row[1]));
+        assert!(ms >= 0.0, "{out}");
+        let diff: f32 = row[3].parse().unwrap_or_else(|e| panic!("max|diff| `{}`: {e}\n{out}", row[3]));
+        // The scalar row is the reference; every tier runs the reference kernels today, so the
+        // difference is exactly 0. (Relax to a tolerance when SIMD kernels land.)
+        assert_eq!(diff, 0.0, "{isa}: max|diff| {diff}\n{out}");
+        assert!(row.len() >= 5 && row[4].contains('/'), "no kernel names: {out}");
+    }
+    assert!(out.contains("MFLOP per run"), "{out}");
+    // The debug-built binary is slow; keep an eye on it (not an assertion).
+    if elapsed.as_secs() > 5 {
+        eprintln!("note: `sepconv block --iters 1` took {elapsed:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in
+        [&["bogus-command"][..], &["block", "--iters", "0"], &["block", "--iters", "x"], &["info", "--bogus"]]
+    {
+        let o = sepconv(args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", describe(&o));
+        assert!(stderr(&o).contains("error"), "{args:?}: {}", describe(&o));
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", describe(&o));
+    }
+    let o = sepconv(&["--version"], None);
+    assert!(o.status.success(), "{}", describe(&o));
+    assert!(stdout(&o).contains(sepconv::build_info::VERSION), "{}", describe(&o));
+}
