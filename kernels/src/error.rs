@@ -54,6 +54,11 @@ pub enum KernelError {
         /// What the kernel needs instead.
         expected: usize,
     },
+    /// An ISA-specific kernel was called on a CPU that lacks the instructions it needs.
+    IsaUnavailable {
+        /// The ISA tier (`avx2`, `neon`).
+        isa: &'static str,
+    },
     /// A clamp activation whose bounds are NaN or inverted (`min > max`).
     InvalidClamp {
         /// Lower bound.
@@ -81,6 +86,7 @@ impl fmt::Display for KernelError {
             Self::Unsupported { kernel, what, value, expected } => {
                 write!(f, "{kernel} needs {what} = {expected}, got {value}")
             }
+            Self::IsaUnavailable { isa } => write!(f, "this CPU cannot run the {isa} kernels"),
             Self::InvalidClamp { min, max } => {
                 write!(f, "clamp bounds must be ordered and not NaN, got min = {min}, max = {max}")
             }

@@ -9,6 +9,33 @@
 //!
 //! Layout, per ISA (the same file names in every folder so they can be diffed):
 //! - [`reference`]: scalar reference kernels, the obvious loops; the oracle for every test.
+//! - [`portable`]: `wide`-based kernels for any target (vector width chosen at compile time).
+//! - `x86_64`: AVX2+FMA kernels (`core::arch` intrinsics under `#[target_feature]`).
+//!
+//! # The packed contract
+//!
+//! Weights are packed once, when an op is planned, into a layout private to each ISA (channel
+//! tiles with the bias interleaved, GEMM panels with the bias at their head, ...). Every ISA
+//! folder implements, for every convolution family `F`, three functions with the same names:
+//!
+//! - `F_packed_len(geometry) -> Result<usize, KernelError>`: length of the packed buffer;
+//! - `F_pack(geometry, weights, bias, packed) -> Result<(), KernelError>`: packs the weights
+//!   (in the layout listed below) and the optional bias into `packed`;
+//! - `F_run(geometry, input, packed, activation, output) -> Result<(), KernelError>`: runs.
+//!
+//! | `F` | geometry | weights given to `F_pack` |
+//! |---|---|---|
+//! | `dwconv` | [`Conv2dGeometry`], depthwise | `[kh][kw][C]` |
+//! | `conv2d` | [`Conv2dGeometry`], any groups | `[out_c][kh][kw][in_c/groups]` |
+//! | `pointwise` | [`PointwiseShape`] | `[out_c][in_c]` |
+//! | `separable` (pack) / `row_pass`, `col_pass` (run) | [`SeparablePassGeometry`] | `[k][C]` |
+//!
+//! A buffer packed by one ISA's `F_pack` may only be given to the same ISA's `F_run` with the
+//! same geometry; lengths are checked, contents cannot be.
+//!
+//! The AVX2 functions are safe: each call checks that the CPU has AVX2 and FMA (with the `std`
+//! feature, through `is_x86_feature_detected!`, cached by std; without it, only when the
+//! features are enabled at compile time) and returns [`KernelError::IsaUnavailable`] otherwise.
 //!
 //! Weight layouts (shared by every tier):
 //! - general / grouped convolution: `[out_c][kernel_h][kernel_w][in_c / groups]` (OHWI);
@@ -21,10 +48,16 @@
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod activation;
 pub mod error;
 pub mod geometry;
+pub mod portable;
 pub mod reference;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
 
 pub use activation::Activation;
 pub use error::KernelError;

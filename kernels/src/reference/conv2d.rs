@@ -58,3 +58,34 @@ pub fn conv2d(
     }
     Ok(())
 }
+
+/// Length of the reference tier's packed convolution weights: the OHWI weights then `out_c`
+/// biases.
+pub fn conv2d_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let d = g.validate()?;
+    d.weight_len.checked_add(g.out_c).ok_or(KernelError::Overflow { what: "packed length" })
+}
+
+/// Packs OHWI weights and an optional bias `[out_c]` for [`conv2d_run`].
+pub fn conv2d_pack(
+    g: &Conv2dGeometry,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    super::pack_plain(d.weight_len, g.out_c, weights, bias, packed)
+}
+
+/// Convolution on weights packed by [`conv2d_pack`]; same contract as [`conv2d`].
+pub fn conv2d_run(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    let (w, b) = super::split_plain(d.weight_len, g.out_c, packed)?;
+    conv2d(g, input, w, Some(b), act, output)
+}

@@ -20,10 +20,7 @@ pub fn dwconv(
     output: &mut [f32],
 ) -> Result<(), KernelError> {
     let d = g.validate()?;
-    if !g.is_depthwise() {
-        let (what, value) = if g.out_c != g.in_c { ("out_c", g.out_c) } else { ("groups", g.groups) };
-        return Err(KernelError::Unsupported { kernel: "dwconv", what, value, expected: g.in_c });
-    }
+    check_depthwise(g)?;
     act.validate()?;
     let c = g.in_c;
     check_len("input", d.input_len, input.len())?;
@@ -57,4 +54,45 @@ pub fn dwconv(
         }
     }
     Ok(())
+}
+
+/// Errors unless `g` is depthwise (`groups == in_c == out_c`).
+pub(crate) fn check_depthwise(g: &Conv2dGeometry) -> Result<(), KernelError> {
+    if g.is_depthwise() {
+        return Ok(());
+    }
+    let (what, value) = if g.out_c != g.in_c { ("out_c", g.out_c) } else { ("groups", g.groups) };
+    Err(KernelError::Unsupported { kernel: "dwconv", what, value, expected: g.in_c })
+}
+
+/// Length of the reference tier's packed depthwise weights: `kh·kw·C` weights then `C` biases.
+pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let d = g.validate()?;
+    check_depthwise(g)?;
+    d.weight_len.checked_add(g.in_c).ok_or(KernelError::Overflow { what: "packed length" })
+}
+
+/// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` for [`dwconv_run`].
+pub fn dwconv_pack(
+    g: &Conv2dGeometry,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    check_depthwise(g)?;
+    super::pack_plain(d.weight_len, g.in_c, weights, bias, packed)
+}
+
+/// Depthwise convolution on weights packed by [`dwconv_pack`]; same contract as [`dwconv`].
+pub fn dwconv_run(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    let (w, b) = super::split_plain(d.weight_len, g.in_c, packed)?;
+    dwconv(g, input, w, Some(b), act, output)
 }

@@ -36,3 +36,35 @@ pub fn pointwise(
     }
     Ok(())
 }
+
+/// Length of the reference tier's packed pointwise weights: `[out_c][in_c]` then `out_c`
+/// biases.
+pub fn pointwise_packed_len(s: &PointwiseShape) -> Result<usize, KernelError> {
+    let (_, weight_len, _) = s.validate()?;
+    weight_len.checked_add(s.out_c).ok_or(KernelError::Overflow { what: "packed length" })
+}
+
+/// Packs pointwise weights `[out_c][in_c]` and an optional bias for [`pointwise_run`].
+pub fn pointwise_pack(
+    s: &PointwiseShape,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let (_, weight_len, _) = s.validate()?;
+    super::pack_plain(weight_len, s.out_c, weights, bias, packed)
+}
+
+/// Pointwise convolution on weights packed by [`pointwise_pack`]; same contract as
+/// [`pointwise`].
+pub fn pointwise_run(
+    s: &PointwiseShape,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let (_, weight_len, _) = s.validate()?;
+    let (w, b) = super::split_plain(weight_len, s.out_c, packed)?;
+    pointwise(s, input, w, Some(b), act, output)
+}

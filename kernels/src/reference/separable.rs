@@ -104,3 +104,47 @@ fn separable_pass(
     }
     Ok(())
 }
+
+/// Length of the reference tier's packed separable-pass weights: `[k][C]` then `C` biases.
+pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
+    let d = g.validate()?;
+    d.weight_len.checked_add(g.channels).ok_or(KernelError::Overflow { what: "packed length" })
+}
+
+/// Packs a separable pass's weights `[k][C]` and an optional bias `[C]` for [`row_pass_run`]
+/// and [`col_pass_run`] (the same layout serves both axes).
+pub fn separable_pack(
+    g: &SeparablePassGeometry,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    super::pack_plain(d.weight_len, g.channels, weights, bias, packed)
+}
+
+/// Row pass on weights packed by [`separable_pack`]; same contract as [`row_pass`].
+pub fn row_pass_run(
+    g: &SeparablePassGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    let (w, b) = super::split_plain(d.weight_len, g.channels, packed)?;
+    row_pass(g, input, w, Some(b), act, output)
+}
+
+/// Column pass on weights packed by [`separable_pack`]; same contract as [`col_pass`].
+pub fn col_pass_run(
+    g: &SeparablePassGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let d = g.validate()?;
+    let (w, b) = super::split_plain(d.weight_len, g.channels, packed)?;
+    col_pass(g, input, w, Some(b), act, output)
+}

@@ -1,0 +1,1 @@
+//! Pointwise 1×1 convolution as GEMM over packed weight panels.
