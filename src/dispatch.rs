@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use sepconv_kernels::reference::{self, DenseShape, GlobalPoolShape};
+use sepconv_kernels::reference::GlobalPoolShape;
 use sepconv_kernels::{Activation, Conv2dGeometry, KernelError, PointwiseShape, SeparablePassGeometry};
 
 use crate::error::Error;
@@ -234,10 +234,10 @@ pub fn selected_isa() -> Result<(Isa, IsaSource), Error> {
     })
 }
 
-/// A kernel entry of a [`KernelTable`]: the function and its name (`op/implementation`).
+/// A kernel entry of a [`KernelTable`] for an op without weights: the function and its name.
 #[derive(Clone, Copy)]
 pub struct Kernel<F> {
-    /// `op/implementation`, e.g. `dwconv3x3/reference` or, once it lands, `dwconv3x3s1/avx2`.
+    /// `op/implementation`, e.g. `add/reference`.
     pub name: &'static str,
     /// The checked kernel entry point.
     pub func: F,
@@ -249,30 +249,47 @@ impl<F> fmt::Debug for Kernel<F> {
     }
 }
 
-/// A convolution kernel: NHWC input, weights in the layout of its family, optional bias.
-pub type ConvFn =
-    fn(&Conv2dGeometry, &[f32], &[f32], Option<&[f32]>, Activation, &mut [f32]) -> Result<(), KernelError>;
-/// A pointwise 1×1 convolution (GEMM) kernel.
-pub type PointwiseFn =
-    fn(&PointwiseShape, &[f32], &[f32], Option<&[f32]>, Activation, &mut [f32]) -> Result<(), KernelError>;
-/// A row (1×k) or column (k×1) separable pass.
-pub type SeparableFn = fn(
-    &SeparablePassGeometry,
-    &[f32],
-    &[f32],
-    Option<&[f32]>,
-    Activation,
-    &mut [f32],
-) -> Result<(), KernelError>;
+/// A kernel entry for an op with weights, following the kernels' packed contract: the op
+/// sizes a buffer with `packed_len`, fills it once with `pack` when it is planned, and calls
+/// `run` on every run. The packed layout is private to the kernel's ISA.
+pub struct PackedKernel<G: 'static> {
+    /// `op/implementation`, e.g. `dwconv3x3s1/avx2` or `pointwise/reference`.
+    pub name: &'static str,
+    /// Length of the packed-weights buffer for a geometry.
+    pub packed_len: PackedLenFn<G>,
+    /// Packs weights (in the op family's given layout) and an optional bias.
+    pub pack: PackFn<G>,
+    /// Runs on packed weights: `(geometry, input, packed, activation, output)`.
+    pub run: RunPackedFn<G>,
+}
+
+/// `F_packed_len` of the packed contract.
+pub type PackedLenFn<G> = fn(&G) -> Result<usize, KernelError>;
+/// `F_pack` of the packed contract: `(geometry, weights, bias, packed)`.
+pub type PackFn<G> = fn(&G, &[f32], Option<&[f32]>, &mut [f32]) -> Result<(), KernelError>;
+/// `F_run` of the packed contract: `(geometry, input, packed, activation, output)`.
+pub type RunPackedFn<G> = fn(&G, &[f32], &[f32], Activation, &mut [f32]) -> Result<(), KernelError>;
+
+impl<G> Clone for PackedKernel<G> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<G> Copy for PackedKernel<G> {}
+
+impl<G> fmt::Debug for PackedKernel<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// A standalone activation.
 pub type ActivationFn = fn(Activation, &[f32], &mut [f32]) -> Result<(), KernelError>;
 /// An elementwise add with fused activation.
 pub type AddFn = fn(&[f32], &[f32], Activation, &mut [f32]) -> Result<(), KernelError>;
 /// A global average pool.
 pub type GlobalAvgPoolFn = fn(&GlobalPoolShape, &[f32], &mut [f32]) -> Result<(), KernelError>;
-/// A dense layer.
-pub type DenseFn =
-    fn(&DenseShape, &[f32], &[f32], Option<&[f32]>, Activation, &mut [f32]) -> Result<(), KernelError>;
 
 /// The kernels of one tier, one entry per op class.
 #[derive(Clone, Copy, Debug)]
@@ -280,63 +297,88 @@ pub struct KernelTable {
     /// The tier these kernels belong to.
     pub isa: Isa,
     /// Dense (groups = 1) k×k convolution, e.g. a network's stem.
-    pub conv2d: Kernel<ConvFn>,
-    /// Grouped k×k convolution, 1 < groups < channels.
-    pub grouped_conv: Kernel<ConvFn>,
-    /// Depthwise 3×3 (the MobileNet case), any stride, padding and dilation.
-    pub dwconv3x3: Kernel<ConvFn>,
-    /// Depthwise k×k, any other kernel size.
-    pub dwconv: Kernel<ConvFn>,
+    pub conv2d: PackedKernel<Conv2dGeometry>,
+    /// Grouped k×k convolution, 1 < groups, not depthwise.
+    pub grouped_conv: PackedKernel<Conv2dGeometry>,
+    /// Depthwise 3×3, stride 1, dilation 1 (the MobileNet case), any padding.
+    pub dwconv3x3s1: PackedKernel<Conv2dGeometry>,
+    /// Depthwise 3×3, stride 2, dilation 1, any padding.
+    pub dwconv3x3s2: PackedKernel<Conv2dGeometry>,
+    /// Depthwise k×k, every other kernel size, stride and dilation.
+    pub dwconv: PackedKernel<Conv2dGeometry>,
     /// Pointwise 1×1 convolution as GEMM.
-    pub pointwise: Kernel<PointwiseFn>,
+    pub pointwise: PackedKernel<PointwiseShape>,
     /// Row pass 1×k.
-    pub row_pass: Kernel<SeparableFn>,
+    pub row_pass: PackedKernel<SeparablePassGeometry>,
     /// Column pass k×1.
-    pub col_pass: Kernel<SeparableFn>,
+    pub col_pass: PackedKernel<SeparablePassGeometry>,
+    /// Dense layer: the GEMM `[batch, in] × [in, out]` (a pointwise kernel with
+    /// `pixels = batch`).
+    pub dense: PackedKernel<PointwiseShape>,
     /// Standalone activation.
     pub activation: Kernel<ActivationFn>,
     /// Elementwise add.
     pub add: Kernel<AddFn>,
     /// Global average pool.
     pub global_avg_pool: Kernel<GlobalAvgPoolFn>,
-    /// Dense layer.
-    pub dense: Kernel<DenseFn>,
 }
 
 impl KernelTable {
     /// `(op class, kernel name)` for every entry, in a fixed order (for `sepconv info`).
-    pub fn entries(&self) -> [(&'static str, &'static str); 11] {
+    pub fn entries(&self) -> [(&'static str, &'static str); 12] {
         [
             ("conv2d", self.conv2d.name),
             ("grouped_conv", self.grouped_conv.name),
-            ("dwconv3x3", self.dwconv3x3.name),
+            ("dwconv3x3s1", self.dwconv3x3s1.name),
+            ("dwconv3x3s2", self.dwconv3x3s2.name),
             ("dwconv", self.dwconv.name),
             ("pointwise", self.pointwise.name),
             ("row_pass", self.row_pass.name),
             ("col_pass", self.col_pass.name),
+            ("dense", self.dense.name),
             ("activation", self.activation.name),
             ("add", self.add.name),
             ("global_avg_pool", self.global_avg_pool.name),
-            ("dense", self.dense.name),
         ]
     }
+
+    /// The depthwise entry for a geometry: the 3×3 stride-1 or stride-2 kernel (dilation 1)
+    /// when it applies, else the general k×k one.
+    pub fn dwconv_for(&self, g: &Conv2dGeometry) -> PackedKernel<Conv2dGeometry> {
+        let is_3x3 = g.kernel_h == 3 && g.kernel_w == 3 && g.dilation_h == 1 && g.dilation_w == 1;
+        match (is_3x3, g.stride_h, g.stride_w) {
+            (true, 1, 1) => self.dwconv3x3s1,
+            (true, 2, 2) => self.dwconv3x3s2,
+            _ => self.dwconv,
+        }
+    }
+}
+
+/// Builds a [`PackedKernel`] from a kernels module that implements the packed contract.
+macro_rules! packed {
+    ($name:expr, $module:path, $len:ident, $pack:ident, $run:ident) => {{
+        use $module as m;
+        PackedKernel { name: $name, packed_len: m::$len, pack: m::$pack, run: m::$run }
+    }};
 }
 
 /// The reference kernels, under the given tier's label.
 const fn reference_table(isa: Isa) -> KernelTable {
+    use sepconv_kernels::reference as r;
     KernelTable {
         isa,
-        conv2d: Kernel { name: "conv2d/reference", func: reference::conv2d },
-        grouped_conv: Kernel { name: "grouped_conv/reference", func: reference::conv2d },
-        dwconv3x3: Kernel { name: "dwconv3x3/reference", func: reference::dwconv },
-        dwconv: Kernel { name: "dwconv/reference", func: reference::dwconv },
-        pointwise: Kernel { name: "pointwise/reference", func: reference::pointwise },
-        row_pass: Kernel { name: "row_pass/reference", func: reference::row_pass },
-        col_pass: Kernel { name: "col_pass/reference", func: reference::col_pass },
-        activation: Kernel { name: "activation/reference", func: reference::activation },
-        add: Kernel { name: "add/reference", func: reference::add },
-        global_avg_pool: Kernel { name: "global_avg_pool/reference", func: reference::global_avg_pool },
-        dense: Kernel { name: "dense/reference", func: reference::dense },
+        conv2d: packed!("conv2d/reference", r, conv2d_packed_len, conv2d_pack, conv2d_run),
+        grouped_conv: packed!("grouped_conv/reference", r, conv2d_packed_len, conv2d_pack, conv2d_run),
+        dwconv3x3s1: packed!("dwconv3x3s1/reference", r, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv3x3s2: packed!("dwconv3x3s2/reference", r, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv: packed!("dwconv/reference", r, dwconv_packed_len, dwconv_pack, dwconv_run),
+        pointwise: packed!("pointwise/reference", r, pointwise_packed_len, pointwise_pack, pointwise_run),
+        row_pass: packed!("row_pass/reference", r, separable_packed_len, separable_pack, row_pass_run),
+        col_pass: packed!("col_pass/reference", r, separable_packed_len, separable_pack, col_pass_run),
+        dense: packed!("dense/reference", r, pointwise_packed_len, pointwise_pack, pointwise_run),
+        activation: Kernel { name: "activation/reference", func: r::activation },
+        add: Kernel { name: "add/reference", func: r::add },
+        global_avg_pool: Kernel { name: "global_avg_pool/reference", func: r::global_avg_pool },
     }
 }
 

@@ -116,7 +116,7 @@ fn info_prints_tiers_and_selection() {
         .skip(1)
         .take_while(|l| l.starts_with("  "))
         .collect();
-    assert_eq!(kernels.len(), 11, "{out}");
+    assert_eq!(kernels.len(), 12, "{out}");
     assert!(kernels.iter().all(|l| l.split_whitespace().nth(1).is_some_and(|k| k.contains('/'))), "{out}");
     assert!(stderr(&o).is_empty(), "{}", describe(&o));
 }
@@ -150,7 +150,7 @@ fn info_json_is_one_object_with_every_key() {
     assert_eq!(v["selected_by"], "best available");
 
     let kernels = v["kernels"].as_array().unwrap_or_else(|| panic!("{v}"));
-    assert_eq!(kernels.len(), 11, "{v}");
+    assert_eq!(kernels.len(), 12, "{v}");
     for k in kernels {
         assert!(k["op"].is_string() && k["kernel"].as_str().is_some_and(|s| s.contains('/')), "{k}");
     }

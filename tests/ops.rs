@@ -636,11 +636,20 @@ fn conv2d_routes_by_geometry() {
     // Depthwise 3×3: groups == in_c == out_c, with the dedicated 3×3 kernel.
     let op = plan_conv(Conv2dGeometry::depthwise(1, 8, 8, 16, 3, 3).with_padding(pad1));
     assert_eq!(op.path(), ConvPath::Depthwise);
-    assert!(op.kernel_name().contains("dwconv3x3"), "{}", op.kernel_name());
-    // Strided and dilated 3×3 depthwise still gets the 3×3 kernel.
-    let op = plan_conv(Conv2dGeometry::depthwise(1, 9, 9, 4, 3, 3).with_stride(2, 2).with_dilation(2, 2));
+    assert!(op.kernel_name().starts_with("dwconv3x3s1/"), "{}", op.kernel_name());
+    // Stride 2: the 3×3 stride-2 kernel.
+    let op = plan_conv(Conv2dGeometry::depthwise(1, 9, 9, 4, 3, 3).with_stride(2, 2).with_padding(pad1));
     assert_eq!(op.path(), ConvPath::Depthwise);
-    assert!(op.kernel_name().contains("dwconv3x3"), "{}", op.kernel_name());
+    assert!(op.kernel_name().starts_with("dwconv3x3s2/"), "{}", op.kernel_name());
+    // Dilated, or with unequal strides: the general depthwise kernel.
+    for g in [
+        Conv2dGeometry::depthwise(1, 9, 9, 4, 3, 3).with_stride(2, 2).with_dilation(2, 2),
+        Conv2dGeometry::depthwise(1, 9, 9, 4, 3, 3).with_stride(1, 2),
+    ] {
+        let op = plan_conv(g);
+        assert_eq!(op.path(), ConvPath::Depthwise);
+        assert!(op.kernel_name().starts_with("dwconv/"), "{g:?}: {}", op.kernel_name());
+    }
     // Depthwise 5×5 and 3×5: the general depthwise kernel.
     for (kh, kw) in [(5, 5), (3, 5), (1, 1)] {
         let op = plan_conv(Conv2dGeometry::depthwise(1, 8, 8, 6, kh, kw).with_padding(Padding2d::uniform(2)));
@@ -687,7 +696,7 @@ fn conv2d_routes_by_geometry() {
         let g = Conv2dGeometry::depthwise(1, 8, 8, 16, 3, 3).with_padding(pad1);
         let op = Conv2d::with_isa(isa, g, &vec![0.5; 9 * 16], None, Activation::None).unwrap();
         assert_eq!((op.isa(), op.path()), (isa, ConvPath::Depthwise));
-        assert!(op.kernel_name().starts_with("dwconv3x3/"), "{isa}: {}", op.kernel_name());
+        assert!(op.kernel_name().starts_with("dwconv3x3s1/"), "{isa}: {}", op.kernel_name());
     }
 }
 

@@ -1,12 +1,12 @@
 //! Convolution ops: the general [`Conv2d`] router and the depthwise and pointwise ops.
 
-use sepconv_kernels::error::check_nonzero;
+use sepconv_kernels::error::{check_len, check_nonzero};
 use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, PointwiseShape};
 
-use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
-use crate::dispatch::{ConvFn, Isa, Kernel, PointwiseFn, kernels};
+use super::{Packed, check_plan_shape, check_shape, default_isa};
+use crate::dispatch::{Isa, kernels};
 use crate::error::Error;
-use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut};
+use crate::tensor::{Shape4, TensorView, TensorViewMut};
 
 /// The NHWC output shape of a convolution, after validating its geometry.
 pub fn conv2d_output_shape(geom: &Conv2dGeometry) -> Result<Shape4, Error> {
@@ -39,18 +39,17 @@ fn validate_conv(op: &'static str, g: &Conv2dGeometry, act: Activation) -> Resul
 /// A depthwise k×k convolution (depth multiplier 1), NHWC, planned once.
 ///
 /// Input `N×H×W×C`, weights `[kh][kw][C]`, bias `[C]`, output `N×OH×OW×C`; any kernel size,
-/// stride, dilation and 4-sided padding. The 3×3 case gets the tier's `dwconv3x3` kernel.
+/// stride, dilation and 4-sided padding. 3×3 stride 1 and stride 2 (dilation 1) get the tier's
+/// specialised kernels.
 #[derive(Debug)]
 pub struct DepthwiseConv2d {
     /// The op name errors carry (`Conv2d` when planned through it).
     op: &'static str,
     geom: Conv2dGeometry,
     dims: Conv2dDims,
-    weights: AlignedBuf,
-    bias: Option<AlignedBuf>,
+    packed: Packed<Conv2dGeometry>,
     act: Activation,
     isa: Isa,
-    kernel: Kernel<ConvFn>,
 }
 
 impl DepthwiseConv2d {
@@ -97,25 +96,15 @@ impl DepthwiseConv2d {
                 source: KernelError::Unsupported { kernel: "depthwise", what, value, expected: geom.in_c },
             });
         }
-        check_weights(op, dims.weight_len, weights)?;
-        let bias = pack_bias(op, bias, geom.in_c)?;
-        let kernel = if geom.kernel_h == 3 && geom.kernel_w == 3 { table.dwconv3x3 } else { table.dwconv };
-        Ok(Self { op, geom, dims, weights: AlignedBuf::from_slice(weights), bias, act, isa, kernel })
+        let packed = Packed::new(op, table.dwconv_for(&geom), &geom, weights, bias)?;
+        Ok(Self { op, geom, dims, packed, act, isa })
     }
 
     /// Runs the planned convolution; `input` and `output` must have the planned shapes.
     pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
         check_shape(self.op, "input", self.input_shape(), input.shape())?;
         check_shape(self.op, "output", self.output_shape(), output.shape())?;
-        (self.kernel.func)(
-            &self.geom,
-            input.as_slice(),
-            self.weights.as_slice(),
-            self.bias.as_ref().map(AlignedBuf::as_slice),
-            self.act,
-            output.as_mut_slice(),
-        )
-        .map_err(Error::kernel(self.op))
+        self.packed.run(self.op, &self.geom, input.as_slice(), self.act, output.as_mut_slice())
     }
 
     /// The planned geometry.
@@ -130,9 +119,9 @@ impl DepthwiseConv2d {
     pub fn output_shape(&self) -> Shape4 {
         output_shape_of(&self.geom, &self.dims)
     }
-    /// The kernel's name, e.g. `dwconv3x3/reference`.
+    /// The kernel's name, e.g. `dwconv3x3s1/avx2`.
     pub fn kernel_name(&self) -> &'static str {
-        self.kernel.name
+        self.packed.name()
     }
     /// The tier the op was planned for.
     pub fn isa(&self) -> Isa {
@@ -153,11 +142,9 @@ pub struct PointwiseConv2d {
     op: &'static str,
     input: Shape4,
     shape: PointwiseShape,
-    weights: AlignedBuf,
-    bias: Option<AlignedBuf>,
+    packed: Packed<PointwiseShape>,
     act: Activation,
     isa: Isa,
-    kernel: Kernel<PointwiseFn>,
 }
 
 impl PointwiseConv2d {
@@ -203,26 +190,16 @@ impl PointwiseConv2d {
         act.validate().map_err(Error::kernel(op))?;
         let pixels = input.n * input.h * input.w; // cannot overflow: the input shape validated
         let shape = PointwiseShape { pixels, in_c: input.c, out_c };
-        let (_, weight_len, _) = shape.validate().map_err(Error::kernel(op))?;
-        check_weights(op, weight_len, weights)?;
-        let bias = pack_bias(op, bias, out_c)?;
-        let weights = AlignedBuf::from_slice(weights);
-        Ok(Self { op, input, shape, weights, bias, act, isa, kernel: table.pointwise })
+        shape.validate().map_err(Error::kernel(op))?;
+        let packed = Packed::new(op, table.pointwise, &shape, weights, bias)?;
+        Ok(Self { op, input, shape, packed, act, isa })
     }
 
     /// Runs the planned convolution; `input` and `output` must have the planned shapes.
     pub fn run(&self, input: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
         check_shape(self.op, "input", self.input_shape(), input.shape())?;
         check_shape(self.op, "output", self.output_shape(), output.shape())?;
-        (self.kernel.func)(
-            &self.shape,
-            input.as_slice(),
-            self.weights.as_slice(),
-            self.bias.as_ref().map(AlignedBuf::as_slice),
-            self.act,
-            output.as_mut_slice(),
-        )
-        .map_err(Error::kernel(self.op))
+        self.packed.run(self.op, &self.shape, input.as_slice(), self.act, output.as_mut_slice())
     }
 
     /// `N×H×W×Cin`.
@@ -233,9 +210,9 @@ impl PointwiseConv2d {
     pub fn output_shape(&self) -> Shape4 {
         Shape4 { c: self.shape.out_c, ..self.input }
     }
-    /// The kernel's name, e.g. `pointwise/reference`.
+    /// The kernel's name, e.g. `pointwise/avx2`.
     pub fn kernel_name(&self) -> &'static str {
-        self.kernel.name
+        self.packed.name()
     }
     /// The tier the op was planned for.
     pub fn isa(&self) -> Isa {
@@ -267,13 +244,7 @@ pub enum ConvPath {
 enum ConvImpl {
     Depthwise(DepthwiseConv2d),
     Pointwise(PointwiseConv2d),
-    General {
-        path: ConvPath,
-        dims: Conv2dDims,
-        weights: AlignedBuf,
-        bias: Option<AlignedBuf>,
-        kernel: Kernel<ConvFn>,
-    },
+    General { path: ConvPath, dims: Conv2dDims, packed: Packed<Conv2dGeometry> },
 }
 
 /// A general 2-D convolution with groups, planned once; it routes to the depthwise, pointwise,
@@ -312,7 +283,7 @@ impl Conv2d {
     ) -> Result<Self, Error> {
         let table = kernels(isa)?;
         let dims = validate_conv(Self::OP, &geom, act)?;
-        check_weights(Self::OP, dims.weight_len, weights)?;
+        check_len("weights", dims.weight_len, weights.len()).map_err(Error::kernel(Self::OP))?;
         let imp = if geom.is_depthwise() {
             // OHWI with one input channel per group, [C][kh][kw][1], becomes [kh][kw][C].
             let taps = geom.kernel_h * geom.kernel_w;
@@ -332,8 +303,7 @@ impl Conv2d {
             } else {
                 (ConvPath::Grouped, table.grouped_conv)
             };
-            let bias = pack_bias(Self::OP, bias, geom.out_c)?;
-            ConvImpl::General { path, dims, weights: AlignedBuf::from_slice(weights), bias, kernel }
+            ConvImpl::General { path, dims, packed: Packed::new(Self::OP, kernel, &geom, weights, bias)? }
         };
         Ok(Self { geom, act, isa, imp })
     }
@@ -343,18 +313,10 @@ impl Conv2d {
         match &self.imp {
             ConvImpl::Depthwise(op) => op.run(input, output),
             ConvImpl::Pointwise(op) => op.run(input, output),
-            ConvImpl::General { weights, bias, kernel, .. } => {
+            ConvImpl::General { packed, .. } => {
                 check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
                 check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
-                (kernel.func)(
-                    &self.geom,
-                    input.as_slice(),
-                    weights.as_slice(),
-                    bias.as_ref().map(AlignedBuf::as_slice),
-                    self.act,
-                    output.as_mut_slice(),
-                )
-                .map_err(Error::kernel(Self::OP))
+                packed.run(Self::OP, &self.geom, input.as_slice(), self.act, output.as_mut_slice())
             }
         }
     }
@@ -388,7 +350,7 @@ impl Conv2d {
         match &self.imp {
             ConvImpl::Depthwise(op) => op.kernel_name(),
             ConvImpl::Pointwise(op) => op.kernel_name(),
-            ConvImpl::General { kernel, .. } => kernel.name,
+            ConvImpl::General { packed, .. } => packed.name(),
         }
     }
     /// The tier the op was planned for.

@@ -29,7 +29,9 @@ pub use elementwise::{ActivationOp, Add};
 pub use pool::GlobalAvgPool;
 pub use separable::{SeparableConv2d, SeparablePass1d};
 
-use crate::dispatch::{self, Isa};
+use sepconv_kernels::Activation;
+
+use crate::dispatch::{self, Isa, PackedKernel};
 use crate::error::Error;
 use crate::tensor::{AlignedBuf, Shape4};
 
@@ -48,18 +50,47 @@ fn check_plan_shape(shape: Shape4) -> Result<usize, Error> {
     Ok(shape.validate()?)
 }
 
-/// Copies an optional bias into aligned storage after checking its length.
-fn pack_bias(op: &'static str, bias: Option<&[f32]>, channels: usize) -> Result<Option<AlignedBuf>, Error> {
-    match bias {
-        None => Ok(None),
-        Some(b) => {
-            sepconv_kernels::error::check_len("bias", channels, b.len()).map_err(Error::kernel(op))?;
-            Ok(Some(AlignedBuf::from_slice(b)))
-        }
+/// Weights packed once, at plan time, for one [`PackedKernel`].
+struct Packed<G: 'static> {
+    kernel: PackedKernel<G>,
+    buf: AlignedBuf,
+}
+
+impl<G> Packed<G> {
+    /// Sizes, allocates and fills the packed buffer; errors (lengths, geometry) name `op`.
+    fn new(
+        op: &'static str,
+        kernel: PackedKernel<G>,
+        g: &G,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+    ) -> Result<Self, Error> {
+        let len = (kernel.packed_len)(g).map_err(Error::kernel(op))?;
+        let mut buf = AlignedBuf::zeroed(len)?;
+        (kernel.pack)(g, weights, bias, buf.as_mut_slice()).map_err(Error::kernel(op))?;
+        Ok(Self { kernel, buf })
+    }
+
+    /// Runs the kernel on the packed weights.
+    fn run(
+        &self,
+        op: &'static str,
+        g: &G,
+        input: &[f32],
+        act: Activation,
+        output: &mut [f32],
+    ) -> Result<(), Error> {
+        (self.kernel.run)(g, input, self.buf.as_slice(), act, output).map_err(Error::kernel(op))
+    }
+
+    /// The kernel's name.
+    fn name(&self) -> &'static str {
+        self.kernel.name
     }
 }
 
-/// Checks a weight slice's length.
-fn check_weights(op: &'static str, expected: usize, weights: &[f32]) -> Result<(), Error> {
-    sepconv_kernels::error::check_len("weights", expected, weights.len()).map_err(Error::kernel(op))
+impl<G> std::fmt::Debug for Packed<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Packed({}, {} floats)", self.kernel.name, self.buf.len())
+    }
 }

@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use sepconv_kernels::error::check_len;
 use sepconv_kernels::{Activation, SeparableAxis, SeparableDims, SeparablePassGeometry};
 
-use super::{check_plan_shape, check_shape, check_weights, default_isa, pack_bias};
-use crate::dispatch::{Isa, Kernel, SeparableFn, kernels};
+use super::{Packed, check_plan_shape, check_shape, default_isa};
+use crate::dispatch::{Isa, kernels};
 use crate::error::Error;
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut};
 
@@ -58,13 +58,12 @@ pub struct SeparableConv2d {
     row: SeparablePassGeometry,
     col: SeparablePassGeometry,
     col_dims: SeparableDims,
-    row_weights: AlignedBuf,
-    col_weights: AlignedBuf,
-    bias: Option<AlignedBuf>,
+    /// Row weights, packed without bias.
+    row_packed: Packed<SeparablePassGeometry>,
+    /// Column weights and the bias, packed.
+    col_packed: Packed<SeparablePassGeometry>,
     act: Activation,
     isa: Isa,
-    row_kernel: Kernel<SeparableFn>,
-    col_kernel: Kernel<SeparableFn>,
     /// The intermediate buffer [`SeparableConv2d::run`] uses, sized at plan time.
     scratch: Mutex<AlignedBuf>,
 }
@@ -106,24 +105,10 @@ impl SeparableConv2d {
         let col = col.geometry(SeparableAxis::Column, mid);
         let col_dims = col.validate().map_err(Error::kernel(Self::OP))?;
         check_plan_shape(Shape4::new(input.n, col_dims.out_h, col_dims.out_w, input.c))?;
-        check_weights(Self::OP, row_dims.weight_len, row_weights)?;
-        check_weights(Self::OP, col_dims.weight_len, col_weights)?;
-        let bias = pack_bias(Self::OP, bias, input.c)?;
+        let row_packed = Packed::new(Self::OP, table.row_pass, &row, row_weights, None)?;
+        let col_packed = Packed::new(Self::OP, table.col_pass, &col, col_weights, bias)?;
         let scratch = AlignedBuf::zeroed(row_dims.output_len)?;
-        Ok(Self {
-            input,
-            row,
-            col,
-            col_dims,
-            row_weights: AlignedBuf::from_slice(row_weights),
-            col_weights: AlignedBuf::from_slice(col_weights),
-            bias,
-            act,
-            isa,
-            row_kernel: table.row_pass,
-            col_kernel: table.col_pass,
-            scratch: Mutex::new(scratch),
-        })
+        Ok(Self { input, row, col, col_dims, row_packed, col_packed, act, isa, scratch: Mutex::new(scratch) })
     }
 
     /// Elements of the intermediate buffer (`N×H×OW×C`) that [`Self::run_with_scratch`] needs.
@@ -151,24 +136,8 @@ impl SeparableConv2d {
         check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
         check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
         check_len("scratch", self.scratch_len(), scratch.len()).map_err(Error::kernel(Self::OP))?;
-        (self.row_kernel.func)(
-            &self.row,
-            input.as_slice(),
-            self.row_weights.as_slice(),
-            None,
-            Activation::None,
-            scratch,
-        )
-        .map_err(Error::kernel(Self::OP))?;
-        (self.col_kernel.func)(
-            &self.col,
-            scratch,
-            self.col_weights.as_slice(),
-            self.bias.as_ref().map(AlignedBuf::as_slice),
-            self.act,
-            output.as_mut_slice(),
-        )
-        .map_err(Error::kernel(Self::OP))
+        self.row_packed.run(Self::OP, &self.row, input.as_slice(), Activation::None, scratch)?;
+        self.col_packed.run(Self::OP, &self.col, scratch, self.act, output.as_mut_slice())
     }
 
     /// `N×H×W×C`.
@@ -181,7 +150,7 @@ impl SeparableConv2d {
     }
     /// The two kernels' names, row pass first.
     pub fn kernel_names(&self) -> [&'static str; 2] {
-        [self.row_kernel.name, self.col_kernel.name]
+        [self.row_packed.name(), self.col_packed.name()]
     }
     /// The tier the op was planned for.
     pub fn isa(&self) -> Isa {
