@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod bench;
 pub mod blocks;
 pub mod build_info;
 pub mod dispatch;

@@ -267,3 +267,40 @@ fn usage_errors_exit_2() {
     assert!(o.status.success(), "{}", describe(&o));
     assert!(stdout(&o).contains(sepconv::build_info::VERSION), "{}", describe(&o));
 }
+
+#[test]
+fn bench_json_reports_every_requested_tier_and_layer() {
+    let o = sepconv(&["bench", "--json", "--isa", "all", "--layers", "dw_c960_7", "--min-ms", "1"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let v: Value =
+        serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
+    // The FMA probe exists on x86_64 (a positive number); elsewhere it is null for now.
+    match v["fma_peak_gflops"].as_f64() {
+        Some(p) => assert!(p > 0.0, "{v}"),
+        None => assert!(v["fma_peak_gflops"].is_null() && !cfg!(target_arch = "x86_64"), "{v}"),
+    }
+    let rows = v["rows"].as_array().expect("rows");
+    let tiers: Vec<&str> = rows.iter().map(|r| r["tier"].as_str().expect("tier")).collect();
+    let want: Vec<&str> = Isa::available().iter().map(|i| i.name()).collect();
+    assert_eq!(tiers, want, "{v}");
+    for r in rows {
+        assert_eq!(r["layer"], "dw_c960_7_s1", "{r}");
+        assert_eq!(r["op"], "dwconv", "{r}");
+        assert!(r["kernel"].as_str().expect("kernel").starts_with("dwconv3x3s1/"), "{r}");
+        for key in ["median_us", "gflops", "gbps", "speedup_vs_reference"] {
+            assert!(r[key].as_f64().is_some_and(|x| x > 0.0 && x.is_finite()), "{key}: {r}");
+        }
+        // Every tier computes the same layer as the reference, to within f32 rounding.
+        assert!(r["max_abs_diff"].as_f64().is_some_and(|d| d < 1e-4), "{r}");
+    }
+}
+
+#[test]
+fn bench_rejects_an_unknown_or_unavailable_tier() {
+    for spec in ["bogus", unavailable_tier().name()] {
+        let o = sepconv(&["bench", "--isa", spec, "--min-ms", "1"], None);
+        assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
+        let err = stderr(&o);
+        assert!(err.starts_with("error:") && err.contains(spec) && err.lines().count() == 1, "{err}");
+    }
+}
