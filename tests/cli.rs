@@ -220,7 +220,7 @@ fn info_honours_a_valid_sepconv_isa() {
 }
 
 #[test]
-fn block_runs_every_tier_with_zero_diff() {
+fn block_runs_every_tier_and_agrees_with_the_reference() {
     let t = Instant::now();
     let o = sepconv(&["block", "--iters", "1"], None);
     let elapsed = t.elapsed();
@@ -241,9 +241,13 @@ fn block_runs_every_tier_with_zero_diff() {
         let ms: f64 = row[1].parse().unwrap_or_else(|e| panic!("median `{}`: {e}\n{out}", row[1]));
         assert!(ms >= 0.0, "{out}");
         let diff: f32 = row[3].parse().unwrap_or_else(|e| panic!("max|diff| `{}`: {e}\n{out}", row[3]));
-        // The scalar row is the reference; every tier runs the reference kernels today, so the
-        // difference is exactly 0. (Relax to a tolerance when SIMD kernels land.)
-        assert_eq!(diff, 0.0, "{isa}: max|diff| {diff}\n{out}");
+        // The scalar row is the reference (exactly 0). The SIMD tiers accumulate in f32 in
+        // another order: the block's outputs are O(1)–O(10) with ~150-term sums, so 1e-4 is
+        // ~100× the f32 rounding they can accumulate, and far below any real error.
+        if *isa == Isa::Scalar {
+            assert_eq!(diff, 0.0, "{out}");
+        }
+        assert!(diff <= 1e-4, "{isa}: max|diff| {diff}\n{out}");
         assert!(row.len() >= 5 && row[4].contains('/'), "no kernel names: {out}");
     }
     assert!(out.contains("MFLOP per run"), "{out}");
