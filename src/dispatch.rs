@@ -8,8 +8,8 @@
 //! a tier the CPU lacks, or an unknown name, is an [`Error`], never undefined behaviour: a
 //! kernel table is only handed out for a tier whose features were detected.
 //!
-//! Until the SIMD kernels land, every tier's table points at the reference kernels, and the
-//! kernel names say so (`dwconv3x3/reference`).
+//! Where a tier has no kernel of its own for an op yet, its table points at the reference
+//! kernel, and the kernel name says so (`dwconv3x3s1/reference`).
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -383,10 +383,46 @@ const fn reference_table(isa: Isa) -> KernelTable {
 }
 
 static SCALAR: KernelTable = reference_table(Isa::Scalar);
-// The SIMD tiers have no kernels of their own yet: they run the reference kernels, and their
-// kernel names say so.
-static PORTABLE: KernelTable = reference_table(Isa::Portable);
+
+/// The portable (`wide`) tier: its own kernels where they exist, the reference elsewhere
+/// (the names say which).
+static PORTABLE: KernelTable = {
+    use sepconv_kernels::portable as p;
+    KernelTable {
+        pointwise: packed!(
+            "pointwise/portable",
+            p::pointwise,
+            pointwise_packed_len,
+            pointwise_pack,
+            pointwise_run
+        ),
+        dense: packed!("dense/portable", p::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        ..reference_table(Isa::Portable)
+    }
+};
+
+/// The AVX2+FMA tier: its own kernels where they exist, the reference elsewhere (the names say
+/// which). Every AVX2 entry point re-checks the CPU's features on each call.
+#[cfg(target_arch = "x86_64")]
+static AVX2_FMA: KernelTable = {
+    use sepconv_kernels::x86_64 as x;
+    KernelTable {
+        pointwise: packed!(
+            "pointwise/avx2",
+            x::pointwise,
+            pointwise_packed_len,
+            pointwise_pack,
+            pointwise_run
+        ),
+        dense: packed!("dense/avx2", x::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        ..reference_table(Isa::Avx2Fma)
+    }
+};
+#[cfg(not(target_arch = "x86_64"))]
 static AVX2_FMA: KernelTable = reference_table(Isa::Avx2Fma);
+
+// The NEON kernels are not written yet: the tier runs the reference kernels, and its kernel
+// names say so.
 static NEON: KernelTable = reference_table(Isa::Neon);
 
 /// The kernel table of `isa`; errors when the CPU lacks the tier.

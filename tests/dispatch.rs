@@ -124,6 +124,14 @@ fn unavailable_tier_is_an_error_not_a_table() {
     }
 }
 
+/// The op classes for which `isa` has kernels of its own (not the reference).
+fn own_kernels(isa: Isa) -> &'static [&'static str] {
+    match isa {
+        Isa::Portable | Isa::Avx2Fma => &["pointwise", "dense"],
+        Isa::Scalar | Isa::Neon => &[],
+    }
+}
+
 #[test]
 fn kernel_tables_name_every_entry_op_slash_impl() {
     for isa in Isa::available() {
@@ -154,10 +162,14 @@ fn kernel_tables_name_every_entry_op_slash_impl() {
             assert!(!op.is_empty() && !imp.is_empty() && !imp.contains('/'), "{isa}: `{name}`");
             // A specialised kernel may refine its class (e.g. `dwconv3x3s1/avx2`), never rename it.
             assert!(op.starts_with(class), "{isa}: `{name}` in entry `{class}`");
-            // For now every tier runs the scalar reference kernels. The SIMD kernel issues will
-            // change this expectation: then Scalar stays `/reference` and each SIMD tier's
-            // table names its own implementation (e.g. `/avx2`, `/neon`, `/portable`).
-            assert!(name.ends_with("/reference"), "{isa}: `{name}`");
+            // Scalar is the reference kernels. A SIMD tier names its own implementation (its
+            // tier name) where it has one, `/reference` where it does not yet — and the op
+            // classes listed in `own_kernels` must be its own.
+            let own = if isa == Isa::Scalar { "reference" } else { isa.name() };
+            assert!(imp == "reference" || imp == own, "{isa}: `{name}`");
+            if own_kernels(isa).contains(&class) {
+                assert_eq!(imp, own, "{isa}: `{name}` should be the tier's own kernel");
+            }
         }
         // The struct fields and `entries()` agree.
         assert_eq!(table.conv2d.name, entries[0].1);
@@ -247,13 +259,38 @@ fn assert_planned_on(isa: Isa) {
     let p = SeparablePass1d::new(3, 1);
     let dw = Conv2dGeometry::depthwise(1, 4, 4, 4, 3, 3).with_padding(Padding2d::uniform(1));
     let dense = Conv2dGeometry::new(1, 4, 4, 4, 2, 3, 3);
-    assert_eq!(DepthwiseConv2d::new(dw, &[0.0; 36], None, none).unwrap().isa(), isa);
-    assert_eq!(Conv2d::new(dw, &[0.0; 36], None, none).unwrap().isa(), isa);
-    assert_eq!(Conv2d::new(dense, &[0.0; 72], None, none).unwrap().isa(), isa);
-    assert_eq!(PointwiseConv2d::new(s, 2, &[0.0; 8], None, none).unwrap().isa(), isa);
-    assert_eq!(SeparableConv2d::new(s, p, p, &[0.0; 12], &[0.0; 12], None, none).unwrap().isa(), isa);
+    let op = DepthwiseConv2d::new(dw, &[0.0; 36], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "dwconv3x3s1", op.kernel_name());
+    let op = Conv2d::new(dw, &[0.0; 36], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "dwconv3x3s1", op.kernel_name());
+    let op = Conv2d::new(dense, &[0.0; 72], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "conv2d", op.kernel_name());
+    let op = PointwiseConv2d::new(s, 2, &[0.0; 8], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "pointwise", op.kernel_name());
+    let op = SeparableConv2d::new(s, p, p, &[0.0; 12], &[0.0; 12], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "row_pass", op.kernel_names()[0]);
+    assert_ran_on(isa, "col_pass", op.kernel_names()[1]);
     assert_eq!(ActivationOp::new(s, none).unwrap().isa(), isa);
     assert_eq!(Add::new(s, none).unwrap().isa(), isa);
     assert_eq!(GlobalAvgPool::new(s).unwrap().isa(), isa);
-    assert_eq!(Dense::new(1, 4, 2, &[0.0; 8], None, none).unwrap().isa(), isa);
+    let op = Dense::new(1, 4, 2, &[0.0; 8], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "dense", op.kernel_name());
+}
+
+/// An op planned for a forced tier really runs that tier's kernel: its name is
+/// `class/<tier>` where the tier has its own kernel for the class (see `own_kernels`).
+fn assert_ran_on(isa: Isa, class: &str, kernel: &str) {
+    let (op, imp) = kernel.split_once('/').unwrap_or_else(|| panic!("{isa}: `{kernel}` is not op/impl"));
+    assert_eq!(op, class, "{isa}: `{kernel}`");
+    if own_kernels(isa).contains(&class) {
+        assert_eq!(imp, isa.name(), "{isa}: `{kernel}` is not the forced tier's kernel");
+    } else {
+        assert_eq!(imp, "reference", "{isa}: `{kernel}`");
+    }
 }
