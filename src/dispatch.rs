@@ -389,6 +389,8 @@ static SCALAR: KernelTable = reference_table(Isa::Scalar);
 static PORTABLE: KernelTable = {
     use sepconv_kernels::portable as p;
     KernelTable {
+        conv2d: packed!("conv2d/portable", p::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
+        grouped_conv: packed!("grouped_conv/portable", p::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         pointwise: packed!(
             "pointwise/portable",
             p::pointwise,
@@ -407,6 +409,8 @@ static PORTABLE: KernelTable = {
 static AVX2_FMA: KernelTable = {
     use sepconv_kernels::x86_64 as x;
     KernelTable {
+        conv2d: packed!("conv2d/avx2", x::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
+        grouped_conv: packed!("grouped_conv/avx2", x::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         pointwise: packed!(
             "pointwise/avx2",
             x::pointwise,
