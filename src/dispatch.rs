@@ -389,6 +389,20 @@ static SCALAR: KernelTable = reference_table(Isa::Scalar);
 static PORTABLE: KernelTable = {
     use sepconv_kernels::portable as p;
     KernelTable {
+        row_pass: packed!(
+            "row_pass/portable",
+            p::separable,
+            separable_packed_len,
+            separable_pack,
+            row_pass_run
+        ),
+        col_pass: packed!(
+            "col_pass/portable",
+            p::separable,
+            separable_packed_len,
+            separable_pack,
+            col_pass_run
+        ),
         conv2d: packed!("conv2d/portable", p::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         grouped_conv: packed!("grouped_conv/portable", p::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         pointwise: packed!(
@@ -409,6 +423,8 @@ static PORTABLE: KernelTable = {
 static AVX2_FMA: KernelTable = {
     use sepconv_kernels::x86_64 as x;
     KernelTable {
+        row_pass: packed!("row_pass/avx2", x::separable, separable_packed_len, separable_pack, row_pass_run),
+        col_pass: packed!("col_pass/avx2", x::separable, separable_packed_len, separable_pack, col_pass_run),
         conv2d: packed!("conv2d/avx2", x::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         grouped_conv: packed!("grouped_conv/avx2", x::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         pointwise: packed!(

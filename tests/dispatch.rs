@@ -127,7 +127,9 @@ fn unavailable_tier_is_an_error_not_a_table() {
 /// The op classes for which `isa` has kernels of its own (not the reference).
 fn own_kernels(isa: Isa) -> &'static [&'static str] {
     match isa {
-        Isa::Portable | Isa::Avx2Fma => &["conv2d", "grouped_conv", "pointwise", "dense"],
+        Isa::Portable | Isa::Avx2Fma => {
+            &["conv2d", "grouped_conv", "pointwise", "row_pass", "col_pass", "dense"]
+        }
         Isa::Scalar | Isa::Neon => &[],
     }
 }

@@ -1,1 +1,343 @@
-//! Row 1×k and column k×1 spatially separable passes, per channel.
+//! Row 1×k and column k×1 spatially separable passes, per channel, with `wide::f32x8`.
+//!
+//! # How the passes are vectorized
+//!
+//! An NHWC row `[W][C]` is seen as one flat array of `W·C` floats. Lane `l` of the flat vector
+//! starting at `8q` is channel `(8q + l) mod C`, so its weights depend only on `q mod P`, with
+//! `P = C / gcd(C, 8)` *weight patterns* (a broadcast when `C == 1`, the channel tiles when `C`
+//! is a multiple of 8). This vectorizes along `W` when `C == 1` and along channels otherwise.
+//!
+//! Both passes accumulate into the output row itself, in chunks that stay in L1: the chunk is
+//! set to the bias, then every tap adds `input window · weights` (an AXPY over contiguous flat
+//! ranges: a scalar head up to the next multiple of 8, full vectors, a scalar tail), then the
+//! activation is applied in place.
+//! - **Column pass** (any stride, dilation): tap `t` of output row `y` is the whole input row
+//!   `y·stride + t·dilation - pad` (skipped when it is padding).
+//! - **Row pass**, stride 1: tap `t` of flat output `f` is flat input `f + (t·dilation - pad)·C`;
+//!   the outputs whose tap lies in the row form one contiguous range per tap.
+//! - **Row pass**, stride > 1: per output pixel, 8-channel vectors over the valid taps, scalar
+//!   channel tail.
+//!
+//! # Packed layout (private to this tier, same for both axes)
+//!
+//! 1. `[C]` bias (zeros without one);
+//! 2. `[k][C]` weights;
+//! 3. `[8P]` bias pattern then `[k][8P]` weight patterns,
+//!    `pattern[t][8q + l] = w[t][(8q + l) mod C]`.
+//!
+//! Total `(k + 1)·(C + lcm(8, C))`.
+
+use wide::f32x8;
+
+use crate::error::{check_len, checked_product};
+use crate::{Activation, KernelError, SeparableAxis, SeparableDims, SeparablePassGeometry};
+
+const LANES: usize = 8;
+/// Output floats accumulated at a time (kept in L1).
+const CHUNK: usize = 2048;
+
+/// Offsets of the sections of the packed buffer.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    /// Number of weight patterns `P`.
+    patterns: usize,
+    /// Start of the weights `[k][C]` (the bias is at 0).
+    plain_w: usize,
+    /// Start of the bias pattern `[8P]`.
+    pat_bias: usize,
+    /// Start of the weight patterns `[k][8P]`.
+    pat_w: usize,
+    /// Total length.
+    len: usize,
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+fn layout(g: &SeparablePassGeometry) -> Result<(SeparableDims, Layout), KernelError> {
+    let d = g.validate()?;
+    let c = g.channels;
+    let patterns = c / gcd(c, LANES);
+    let period = checked_product("packed length", &[patterns, LANES])?;
+    let row = c.checked_add(period).ok_or(KernelError::Overflow { what: "packed length" })?;
+    let taps1 = g.kernel.checked_add(1).ok_or(KernelError::Overflow { what: "packed length" })?;
+    let len = checked_product("packed length", &[taps1, row])?;
+    let plain = taps1 * c;
+    Ok((d, Layout { patterns, plain_w: c, pat_bias: plain, pat_w: plain + period, len }))
+}
+
+fn check_axis(
+    g: &SeparablePassGeometry,
+    want: SeparableAxis,
+    kernel: &'static str,
+) -> Result<(), KernelError> {
+    if g.axis == want {
+        return Ok(());
+    }
+    let code = |a: SeparableAxis| match a {
+        SeparableAxis::Row => 0,
+        SeparableAxis::Column => 1,
+    };
+    Err(KernelError::Unsupported {
+        kernel,
+        what: "axis (0 = row, 1 = column)",
+        value: code(g.axis),
+        expected: code(want),
+    })
+}
+
+/// Length of this tier's packed buffer for `g`: `(k + 1)·(C + lcm(8, C))` (module docs).
+///
+/// Errors: an invalid geometry, or overflow.
+pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
+    Ok(layout(g)?.1.len)
+}
+
+/// Packs a separable pass's weights `[k][C]` and optional bias `[C]` into this tier's layout
+/// (module docs; the same layout serves [`row_pass_run`] and [`col_pass_run`]).
+///
+/// Errors (nothing written): invalid geometry, or a `weights`, `bias` or `packed` length that
+/// does not match.
+pub fn separable_pack(
+    g: &SeparablePassGeometry,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let (d, lay) = layout(g)?;
+    let c = g.channels;
+    check_len("weights", d.weight_len, weights.len())?;
+    if let Some(b) = bias {
+        check_len("bias", c, b.len())?;
+    }
+    check_len("packed", lay.len, packed.len())?;
+    let bias_of = |ch: usize| bias.map_or(0.0, |b| b[ch]);
+    for (ch, b) in packed[..c].iter_mut().enumerate() {
+        *b = bias_of(ch);
+    }
+    packed[lay.plain_w..lay.pat_bias].copy_from_slice(weights);
+    let period = lay.patterns * LANES;
+    for i in 0..period {
+        packed[lay.pat_bias + i] = bias_of(i % c);
+        for t in 0..g.kernel {
+            packed[lay.pat_w + t * period + i] = weights[t * c + i % c];
+        }
+    }
+    Ok(())
+}
+
+/// Row pass (1×k along the width), per channel, NHWC, on weights packed by [`separable_pack`].
+///
+/// Same contract as [`crate::reference::row_pass`]: `g.axis` must be [`SeparableAxis::Row`];
+/// `input` is `[batch][in_h][in_w][C]`, `output` is `[batch][in_h][out_w][C]` with
+/// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c]·w[t][c])`.
+///
+/// Errors (nothing written): wrong axis, invalid geometry or clamp, or a slice length that
+/// does not match.
+pub fn row_pass_run(
+    g: &SeparablePassGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    check_axis(g, SeparableAxis::Row, "row_pass_run")?;
+    let (d, lay) = layout(g)?;
+    act.validate()?;
+    check_len("input", d.input_len, input.len())?;
+    check_len("packed", lay.len, packed.len())?;
+    check_len("output", d.output_len, output.len())?;
+    let c = g.channels;
+    let in_len = g.in_w * c;
+    let out_len = d.out_w * c;
+    // The flat path computes padded flat positions up to (pad_before + (k-1)·dilation + W)·C.
+    let flat = g.stride == 1
+        && (g.kernel - 1)
+            .checked_mul(g.dilation)
+            .and_then(|x| x.checked_add(g.pad_before))
+            .and_then(|x| x.checked_add(g.in_w))
+            .and_then(|x| x.checked_mul(c))
+            .is_some();
+    for (src, dst) in input.chunks_exact(in_len).zip(output.chunks_exact_mut(out_len)) {
+        if flat {
+            row_flat(g, &lay, src, packed, act, dst);
+        } else {
+            row_pixels(g, d.out_w, &lay, src, packed, act, dst);
+        }
+    }
+    Ok(())
+}
+
+/// Column pass (k×1 along the height), per channel, NHWC, on weights packed by
+/// [`separable_pack`].
+///
+/// Same contract as [`crate::reference::col_pass`]: `g.axis` must be
+/// [`SeparableAxis::Column`]; `input` is `[batch][in_h][in_w][C]`, `output` is
+/// `[batch][out_h][in_w][C]` with
+/// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y·stride + t·dilation - pad_before][x][c]·w[t][c])`.
+///
+/// Errors (nothing written): wrong axis, invalid geometry or clamp, or a slice length that
+/// does not match.
+pub fn col_pass_run(
+    g: &SeparablePassGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    check_axis(g, SeparableAxis::Column, "col_pass_run")?;
+    let (d, lay) = layout(g)?;
+    act.validate()?;
+    check_len("input", d.input_len, input.len())?;
+    check_len("packed", lay.len, packed.len())?;
+    check_len("output", d.output_len, output.len())?;
+    let row = g.in_w * g.channels;
+    let period = lay.patterns * LANES;
+    for (src, dst) in input.chunks_exact(g.in_h * row).zip(output.chunks_exact_mut(d.out_h * row)) {
+        for (oy, out_row) in dst.chunks_exact_mut(row).enumerate() {
+            let (t0, t1) = tap_range(oy * g.stride, g.kernel, g.dilation, g.pad_before, g.in_h);
+            for f0 in (0..row).step_by(CHUNK) {
+                let acc = &mut out_row[f0..(f0 + CHUNK).min(row)];
+                fill_pattern(acc, f0, &packed[lay.pat_bias..][..period]);
+                for t in t0..t1 {
+                    let iy = oy * g.stride + t * g.dilation - g.pad_before;
+                    let x = &src[iy * row + f0..][..acc.len()];
+                    axpy(acc, f0, x, &packed[lay.pat_w + t * period..][..period]);
+                }
+                activate(acc, act);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Valid taps `t0..t1` of an output at padded position `pos`: those with
+/// `0 <= pos + t·dilation - pad < extent` (empty when `t0 >= t1`).
+fn tap_range(pos: usize, k: usize, dilation: usize, pad: usize, extent: usize) -> (usize, usize) {
+    let t0 = if pos >= pad { 0 } else { (pad - pos).div_ceil(dilation) };
+    let last = pad + extent - 1;
+    let t1 = if last >= pos { ((last - pos) / dilation + 1).min(k) } else { 0 };
+    (t0.min(k), t1.max(t0.min(k)))
+}
+
+/// `acc[i] = pattern[(f0 + i) mod 8P]` (`pattern.len() == 8P`).
+fn fill_pattern(acc: &mut [f32], f0: usize, pattern: &[f32]) {
+    let period = pattern.len();
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a = pattern[(f0 + i) % period];
+    }
+}
+
+/// `acc[i] += x[i] · pattern[(f0 + i) mod 8P]`, vectorized from the first `i` with
+/// `f0 + i` a multiple of 8 (where the weight vector is a whole pattern vector).
+fn axpy(acc: &mut [f32], f0: usize, x: &[f32], pattern: &[f32]) {
+    let period = pattern.len();
+    let n = acc.len();
+    let head = ((LANES - f0 % LANES) % LANES).min(n);
+    for i in 0..head {
+        acc[i] += x[i] * pattern[(f0 + i) % period];
+    }
+    let mut i = head;
+    while i + LANES <= n {
+        let p = (f0 + i) % period;
+        let w = f32x8::from(&pattern[p..p + LANES]);
+        let xv = f32x8::from(&x[i..i + LANES]);
+        let a = f32x8::from(&acc[i..i + LANES]);
+        acc[i..i + LANES].copy_from_slice(xv.mul_add(w, a).as_array());
+        i += LANES;
+    }
+    for j in i..n {
+        acc[j] += x[j] * pattern[(f0 + j) % period];
+    }
+}
+
+/// Applies `act` in place: `x < lo → lo`, `x > hi → hi`, else `x` (NaN stays NaN).
+fn activate(acc: &mut [f32], act: Activation) {
+    if act == Activation::None {
+        return;
+    }
+    let (lo, hi) = act.bounds();
+    let (vlo, vhi) = (f32x8::splat(lo), f32x8::splat(hi));
+    let mut chunks = acc.chunks_exact_mut(LANES);
+    for ch in &mut chunks {
+        let x = f32x8::from(&*ch);
+        let x = x.simd_lt(vlo).select(vlo, x);
+        let x = x.simd_gt(vhi).select(vhi, x);
+        ch.copy_from_slice(x.as_array());
+    }
+    for v in chunks.into_remainder() {
+        *v = act.apply(*v);
+    }
+}
+
+/// Stride-1 row pass of one row: per chunk of flat outputs, bias then one AXPY per tap over
+/// the outputs whose tap input lies inside the row.
+fn row_flat(
+    g: &SeparablePassGeometry,
+    lay: &Layout,
+    src: &[f32],
+    packed: &[f32],
+    act: Activation,
+    dst: &mut [f32],
+) {
+    let c = g.channels;
+    let period = lay.patterns * LANES;
+    let in_len = src.len();
+    let out_len = dst.len();
+    for f0 in (0..out_len).step_by(CHUNK) {
+        let f1 = (f0 + CHUNK).min(out_len);
+        let acc = &mut dst[f0..f1];
+        fill_pattern(acc, f0, &packed[lay.pat_bias..][..period]);
+        for t in 0..g.kernel {
+            // Flat output f reads flat input f + t·dil·C - pad·C, padded position p = f + off.
+            let off = t * g.dilation * c; // <= padded width · C (validated extents)
+            let pad_c = g.pad_before * c;
+            // Valid f: pad·C <= f + off < pad·C + W·C.
+            let lo = pad_c.saturating_sub(off).max(f0);
+            let hi = (pad_c + in_len).saturating_sub(off).min(f1);
+            if lo >= hi {
+                continue;
+            }
+            let x = &src[lo + off - pad_c..hi + off - pad_c];
+            axpy(&mut acc[lo - f0..hi - f0], lo, x, &packed[lay.pat_w + t * period..][..period]);
+        }
+        activate(acc, act);
+    }
+}
+
+/// Row pass of one row, per output pixel (any stride): 8-channel vectors, scalar tail.
+fn row_pixels(
+    g: &SeparablePassGeometry,
+    out_w: usize,
+    lay: &Layout,
+    src: &[f32],
+    packed: &[f32],
+    act: Activation,
+    dst: &mut [f32],
+) {
+    let c = g.channels;
+    let bias = &packed[..c];
+    let w = &packed[lay.plain_w..lay.pat_bias];
+    for x in 0..out_w {
+        let (t0, t1) = tap_range(x * g.stride, g.kernel, g.dilation, g.pad_before, g.in_w);
+        let out = &mut dst[x * c..][..c];
+        out.copy_from_slice(bias);
+        for t in t0..t1 {
+            let ix = x * g.stride + t * g.dilation - g.pad_before;
+            let xin = &src[ix * c..][..c];
+            let wt = &w[t * c..][..c];
+            let mut ch = 0;
+            while ch + LANES <= c {
+                let a = f32x8::from(&out[ch..ch + LANES]);
+                let v = f32x8::from(&xin[ch..ch + LANES]).mul_add(f32x8::from(&wt[ch..ch + LANES]), a);
+                out[ch..ch + LANES].copy_from_slice(v.as_array());
+                ch += LANES;
+            }
+            for j in ch..c {
+                out[j] += xin[j] * wt[j];
+            }
+        }
+        activate(out, act);
+    }
+}
