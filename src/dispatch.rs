@@ -389,6 +389,9 @@ static SCALAR: KernelTable = reference_table(Isa::Scalar);
 static PORTABLE: KernelTable = {
     use sepconv_kernels::portable as p;
     KernelTable {
+        dwconv3x3s1: packed!("dwconv3x3s1/portable", p::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv3x3s2: packed!("dwconv3x3s2/portable", p::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv: packed!("dwconv/portable", p::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
         row_pass: packed!(
             "row_pass/portable",
             p::separable,
@@ -423,6 +426,9 @@ static PORTABLE: KernelTable = {
 static AVX2_FMA: KernelTable = {
     use sepconv_kernels::x86_64 as x;
     KernelTable {
+        dwconv3x3s1: packed!("dwconv3x3s1/avx2", x::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv3x3s2: packed!("dwconv3x3s2/avx2", x::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv: packed!("dwconv/avx2", x::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
         row_pass: packed!("row_pass/avx2", x::separable, separable_packed_len, separable_pack, row_pass_run),
         col_pass: packed!("col_pass/avx2", x::separable, separable_packed_len, separable_pack, col_pass_run),
         conv2d: packed!("conv2d/avx2", x::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),

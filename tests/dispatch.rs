@@ -127,9 +127,17 @@ fn unavailable_tier_is_an_error_not_a_table() {
 /// The op classes for which `isa` has kernels of its own (not the reference).
 fn own_kernels(isa: Isa) -> &'static [&'static str] {
     match isa {
-        Isa::Portable | Isa::Avx2Fma => {
-            &["conv2d", "grouped_conv", "pointwise", "row_pass", "col_pass", "dense"]
-        }
+        Isa::Portable | Isa::Avx2Fma => &[
+            "conv2d",
+            "grouped_conv",
+            "dwconv3x3s1",
+            "dwconv3x3s2",
+            "dwconv",
+            "pointwise",
+            "row_pass",
+            "col_pass",
+            "dense",
+        ],
         Isa::Scalar | Isa::Neon => &[],
     }
 }
