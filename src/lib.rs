@@ -38,6 +38,7 @@ pub mod blocks;
 pub mod build_info;
 pub mod dispatch;
 pub mod error;
+pub mod graph;
 pub mod ops;
 pub mod tensor;
 

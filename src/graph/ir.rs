@@ -1,0 +1,169 @@
+//! The model description a graph is planned from: a list of nodes in topological order over
+//! numbered values, with weights in sepconv's layouts. The ONNX importer and the built-in
+//! models both produce it; [`crate::graph::Graph::plan`] turns it into runnable ops.
+//!
+//! Layout rules:
+//! - every 4-D value is logically NHWC inside sepconv; the model's input and output may be NCHW
+//!   at the boundary ([`Layout`]), converted when the graph runs;
+//! - a flat value (after [`OpSpec::Flatten`]) of `F` features is the NHWC shape `N×1×1×F`;
+//! - convolution weights are OHWI `[out_c][kh][kw][in_c/groups]`, dense weights `[out][in]`.
+
+use sepconv_kernels::{Activation, PadMode, Padding2d};
+
+use crate::tensor::Shape4;
+
+/// Index of a value (a tensor produced by the model input or by one node).
+pub type ValueId = usize;
+
+/// Memory order of a 4-D tensor at the model boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Batch, channels, height, width (ONNX, PyTorch).
+    Nchw,
+    /// Batch, height, width, channels (sepconv's own).
+    Nhwc,
+}
+
+/// Padding of a convolution or pool, resolved against the input size when the graph is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PadSpec {
+    /// Explicit pixels per side.
+    Explicit(Padding2d),
+    /// VALID / SAME_UPPER / SAME_LOWER.
+    Auto(PadMode),
+}
+
+/// A convolution with groups (depthwise, pointwise, grouped and dense all take this form).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvSpec {
+    /// Output channels.
+    pub out_c: usize,
+    /// Kernel height and width.
+    pub kernel: (usize, usize),
+    /// Stride (vertical, horizontal).
+    pub stride: (usize, usize),
+    /// Dilation (vertical, horizontal).
+    pub dilation: (usize, usize),
+    /// Padding.
+    pub padding: PadSpec,
+    /// Channel groups.
+    pub groups: usize,
+    /// OHWI weights `[out_c][kh][kw][in_c / groups]`.
+    pub weights: Vec<f32>,
+    /// Bias `[out_c]`.
+    pub bias: Option<Vec<f32>>,
+    /// Activation fused into the store.
+    pub activation: Activation,
+}
+
+/// Which pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolKind {
+    /// Maximum over the window (padding never wins).
+    Max,
+    /// Mean over the window; `count_include_pad` counts padded positions in the divisor.
+    Avg {
+        /// ONNX `count_include_pad`.
+        count_include_pad: bool,
+    },
+}
+
+/// A windowed 2-D pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSpec {
+    /// Max or average.
+    pub kind: PoolKind,
+    /// Window height and width.
+    pub kernel: (usize, usize),
+    /// Stride (vertical, horizontal).
+    pub stride: (usize, usize),
+    /// Padding.
+    pub padding: PadSpec,
+}
+
+/// A fully connected layer on a flat input `N×1×1×in` → `N×1×1×out`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseSpec {
+    /// Output features.
+    pub out_features: usize,
+    /// Weights `[out][in]`.
+    pub weights: Vec<f32>,
+    /// Bias `[out]`.
+    pub bias: Option<Vec<f32>>,
+    /// Activation fused into the store.
+    pub activation: Activation,
+}
+
+/// Batch normalization (inference): `y = (x - mean) / sqrt(var + epsilon) · scale + bias`,
+/// per channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNormSpec {
+    /// γ, per channel.
+    pub scale: Vec<f32>,
+    /// β, per channel.
+    pub bias: Vec<f32>,
+    /// Running mean, per channel.
+    pub mean: Vec<f32>,
+    /// Running variance, per channel.
+    pub var: Vec<f32>,
+    /// ε.
+    pub epsilon: f32,
+}
+
+/// What a node computes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpSpec {
+    /// 2-D convolution, one input.
+    Conv(ConvSpec),
+    /// Batch normalization, one input; folded into a preceding convolution when it is that
+    /// convolution's only consumer.
+    BatchNorm(BatchNormSpec),
+    /// Standalone activation, one input; fused into the preceding op's store when it is that
+    /// op's only consumer and the op can fuse it.
+    Activation(Activation),
+    /// Elementwise add of two inputs of the same shape, with a fused activation.
+    Add(Activation),
+    /// Global average pool, one input: `N×H×W×C → N×1×1×C`.
+    GlobalAvgPool,
+    /// Windowed max or average pool, one input.
+    Pool(PoolSpec),
+    /// Flatten to `N×(C·H·W)` in **NCHW order** (as ONNX Flatten on an NCHW tensor), one input.
+    Flatten,
+    /// Fully connected layer on a flat input.
+    Dense(DenseSpec),
+    /// Concatenation of two or more inputs along channels.
+    Concat,
+}
+
+/// One node: `output = op(inputs)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// A name for errors and profiles (the ONNX node name, or made up).
+    pub name: String,
+    /// What it computes.
+    pub op: OpSpec,
+    /// Input values, in the op's order.
+    pub inputs: Vec<ValueId>,
+    /// The value it produces.
+    pub output: ValueId,
+}
+
+/// A whole model: one input, one output, nodes in topological order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// The model's name.
+    pub name: String,
+    /// Names of the values, indexed by [`ValueId`] (value 0 is usually the input).
+    pub value_names: Vec<String>,
+    /// The input value.
+    pub input: ValueId,
+    /// The input's logical NHWC shape (fixed: sepconv plans for one shape).
+    pub input_shape: Shape4,
+    /// The input's and the output's memory order at the boundary (for 4-D values; flat values
+    /// are `N×F` either way).
+    pub layout: Layout,
+    /// The output value.
+    pub output: ValueId,
+    /// The nodes, each reading only the input or earlier nodes' outputs.
+    pub nodes: Vec<Node>,
+}

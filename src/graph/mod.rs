@@ -1,0 +1,8 @@
+//! Planned graphs: a [`Model`] (from the ONNX importer or the built-in models) planned once
+//! into ops over an arena of activation buffers, then run every frame without allocating.
+
+pub mod ir;
+
+pub use ir::{
+    BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+};
