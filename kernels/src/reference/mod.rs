@@ -27,7 +27,7 @@ pub use conv2d::{conv2d, conv2d_pack, conv2d_packed_len, conv2d_run};
 pub use dense::{DenseShape, dense};
 pub use dwconv::{dwconv, dwconv_pack, dwconv_packed_len, dwconv_run};
 pub use pointwise::{pointwise, pointwise_pack, pointwise_packed_len, pointwise_run};
-pub use pool::{GlobalPoolShape, global_avg_pool};
+pub use pool::{GlobalPoolShape, avg_pool, global_avg_pool, max_pool};
 pub use separable::{col_pass, col_pass_run, row_pass, row_pass_run, separable_pack, separable_packed_len};
 
 use crate::{KernelError, error::check_len};

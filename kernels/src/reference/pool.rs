@@ -1,7 +1,8 @@
-//! Reference global average pooling.
+//! Reference pooling: global average, and windowed max and average pools.
 
+use super::unpad;
 use crate::{
-    KernelError,
+    Conv2dGeometry, KernelError,
     error::{check_len, check_nonzero, checked_product},
 };
 
@@ -33,4 +34,81 @@ pub fn global_avg_pool(s: &GlobalPoolShape, input: &[f32], output: &mut [f32]) -
         }
     }
     Ok(())
+}
+
+/// Checks a pool geometry: it must be "depthwise" (`groups == in_c == out_c`; the window runs
+/// per channel), and returns `(out_h, out_w)`.
+fn check_pool(g: &Conv2dGeometry, input: &[f32], output: &[f32]) -> Result<(usize, usize), KernelError> {
+    let d = g.validate()?;
+    super::dwconv::check_depthwise(g)?;
+    check_len("input", d.input_len, input.len())?;
+    check_len("output", d.output_len, output.len())?;
+    Ok((d.out_h, d.out_w))
+}
+
+/// Max pool, NHWC: the maximum over each (dilated, strided, padded) window of `g`, per channel.
+/// Padded positions never win; a window that lies entirely in the padding gives `-inf`. NaN
+/// propagates (a NaN in the window gives NaN).
+///
+/// `g` describes the window like a depthwise convolution: `groups == in_c == out_c == C`,
+/// `kernel_h × kernel_w` window. `input`: `[batch][in_h][in_w][C]`; `output`:
+/// `[batch][out_h][out_w][C]`.
+pub fn max_pool(g: &Conv2dGeometry, input: &[f32], output: &mut [f32]) -> Result<(), KernelError> {
+    let (out_h, out_w) = check_pool(g, input, output)?;
+    pool_loop(g, out_h, out_w, input, output, |window| {
+        window.fold(f32::NEG_INFINITY, |m, x| if x.is_nan() || m.is_nan() { f32::NAN } else { m.max(x) })
+    });
+    Ok(())
+}
+
+/// Average pool, NHWC: the mean over each window of `g`, per channel. With
+/// `count_include_pad` the divisor is the whole window (`kernel_h · kernel_w`, padded positions
+/// counting as zeros), else only the positions inside the input (a window entirely in the
+/// padding gives NaN, 0/0, as ONNX Runtime does).
+///
+/// Layouts as [`max_pool`].
+pub fn avg_pool(
+    g: &Conv2dGeometry,
+    count_include_pad: bool,
+    input: &[f32],
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let (out_h, out_w) = check_pool(g, input, output)?;
+    let window_len = (g.kernel_h * g.kernel_w) as f64;
+    pool_loop(g, out_h, out_w, input, output, |window| {
+        let (sum, count) = window.fold((0.0f64, 0usize), |(s, n), x| (s + f64::from(x), n + 1));
+        let divisor = if count_include_pad { window_len } else { count as f64 };
+        (sum / divisor) as f32
+    });
+    Ok(())
+}
+
+/// Applies `reduce` to the in-bounds values of every window of a validated pool geometry.
+fn pool_loop(
+    g: &Conv2dGeometry,
+    out_h: usize,
+    out_w: usize,
+    input: &[f32],
+    output: &mut [f32],
+    reduce: impl Fn(&mut dyn Iterator<Item = f32>) -> f32,
+) {
+    let c = g.in_c;
+    for n in 0..g.batch {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                for ch in 0..c {
+                    let mut window = (0..g.kernel_h)
+                        .filter_map(|ky| unpad(oy * g.stride_h + ky * g.dilation_h, g.padding.top, g.in_h))
+                        .flat_map(|iy| {
+                            (0..g.kernel_w)
+                                .filter_map(|kx| {
+                                    unpad(ox * g.stride_w + kx * g.dilation_w, g.padding.left, g.in_w)
+                                })
+                                .map(move |ix| input[((n * g.in_h + iy) * g.in_w + ix) * c + ch])
+                        });
+                    output[((n * out_h + oy) * out_w + ox) * c + ch] = reduce(&mut window);
+                }
+            }
+        }
+    }
 }
