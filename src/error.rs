@@ -49,6 +49,24 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// A graph node was refused while planning or running; `source` says why.
+    #[error("node \"{node}\": {source}")]
+    Node {
+        /// The node's name.
+        node: String,
+        /// What was wrong.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A graph is malformed at a node (a value read before it is computed, wrong arity, shapes
+    /// that do not fit).
+    #[error("node \"{node}\": {reason}")]
+    Graph {
+        /// The node's name (or `<model input>` / `<model output>`).
+        node: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An ISA tier name that is not one of `scalar`, `portable`, `avx2`, `neon`.
     #[error("unknown ISA tier `{0}`; expected one of scalar, portable, avx2, neon")]
     UnknownIsa(String),

@@ -39,6 +39,7 @@ pub mod build_info;
 pub mod dispatch;
 pub mod error;
 pub mod graph;
+pub mod models;
 pub mod ops;
 pub mod tensor;
 

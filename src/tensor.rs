@@ -196,7 +196,7 @@ const ZERO_BLOCK: Block = Block([0.0; BLOCK_LANES]);
 /// exposed through [`as_slice`](Self::as_slice) /
 /// [`as_mut_slice`](Self::as_mut_slice). The pointer of an empty buffer is
 /// also 64-byte aligned. Implemented without `unsafe`.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct AlignedBuf {
     /// Invariant: `blocks.len() * 16 >= len` (exactly `len.div_ceil(16)`).
     blocks: Vec<Block>,

@@ -44,9 +44,12 @@ fn max_pool_two_channels_and_nan() {
 
 #[test]
 fn avg_pool_2x2_stride_2_pad_right_bottom() {
-    let g = Conv2dGeometry::depthwise(1, 3, 3, 1, 2, 2)
-        .with_stride(2, 2)
-        .with_padding(Padding2d { top: 0, left: 0, bottom: 1, right: 1 });
+    let g = Conv2dGeometry::depthwise(1, 3, 3, 1, 2, 2).with_stride(2, 2).with_padding(Padding2d {
+        top: 0,
+        left: 0,
+        bottom: 1,
+        right: 1,
+    });
     let mut excl = [0.0; 4];
     avg_pool(&g, false, &X, &mut excl).unwrap();
     // (0,0): (1+2+4+5)/4 = 3; (0,1): (3+6)/2 = 4.5; (1,0): (7+8)/2 = 7.5; (1,1): 9/1 = 9.

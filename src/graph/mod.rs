@@ -2,7 +2,9 @@
 //! into ops over an arena of activation buffers, then run every frame without allocating.
 
 pub mod ir;
+mod plan;
 
 pub use ir::{
     BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
 };
+pub use plan::{Graph, GraphOptions, StepInfo};

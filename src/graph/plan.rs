@@ -1,0 +1,770 @@
+//! Planning a [`Model`] into a runnable [`Graph`]: shape inference, folding (BatchNorm into the
+//! preceding convolution, activations into the preceding op's store), lowering to planned ops,
+//! and an arena of activation buffers reused by liveness.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use sepconv_kernels::reference::{avg_pool, max_pool};
+use sepconv_kernels::{Activation, Conv2dGeometry, Padding2d};
+
+use super::ir::{BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
+use crate::dispatch::{self, Isa};
+use crate::error::Error;
+use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool};
+use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
+
+/// How to plan a graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GraphOptions {
+    /// The ISA tier for every op; `None` = the selected tier ([`dispatch::selected_isa`]).
+    pub isa: Option<Isa>,
+}
+
+/// What one planned step runs.
+#[derive(Debug)]
+enum Exec {
+    Conv(Box<Conv2d>),
+    Add(Add),
+    Activation(ActivationOp),
+    GlobalAvgPool(GlobalAvgPool),
+    Pool {
+        geom: Conv2dGeometry,
+        kind: PoolKind,
+    },
+    Dense(Dense),
+    /// Flatten `N×H×W×C` (H·W > 1) into `N×1×1×(C·H·W)` in NCHW order.
+    FlattenNchw,
+    Concat,
+}
+
+/// One planned step: `output = exec(inputs)`, each tensor in an arena slot.
+#[derive(Debug)]
+struct Step {
+    name: String,
+    exec: Exec,
+    inputs: Vec<(usize, Shape4)>,
+    output: (usize, Shape4),
+    flops: u64,
+}
+
+/// A step before slot assignment: the step, its output root, and its input roots with the
+/// shapes the node reads them under.
+type PendingStep = (Step, ValueId, Vec<(ValueId, Shape4)>);
+
+/// A description of one planned step, for profiles and reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepInfo<'a> {
+    /// The node's name (of the first node folded into the step).
+    pub name: &'a str,
+    /// The op: `conv/depthwise`, `conv/pointwise`, `conv/grouped`, `conv/dense`, `add`,
+    /// `activation`, `global_avg_pool`, `max_pool`, `avg_pool`, `dense`, `flatten`, `concat`.
+    pub op: &'static str,
+    /// The kernel that runs it (`dwconv3x3s1/avx2`, ...), or `copy` for data movement.
+    pub kernel: &'static str,
+    /// The output's NHWC shape.
+    pub output_shape: Shape4,
+    /// FLOPs of the step (2 per multiply-add for convolutions and dense layers, 1 per output
+    /// element for adds and activations, 0 for data movement).
+    pub flops: u64,
+}
+
+/// A model planned once for one input shape and one ISA tier: ops with packed weights, an
+/// arena of activation buffers sized and shared by liveness at plan time. [`Graph::run`]
+/// allocates nothing.
+#[derive(Debug)]
+pub struct Graph {
+    name: String,
+    isa: Isa,
+    layout: Layout,
+    input_shape: Shape4,
+    output_shape: Shape4,
+    steps: Vec<Step>,
+    arena: Vec<AlignedBuf>,
+    input_slot: usize,
+    output_slot: usize,
+    times: Vec<Duration>,
+}
+
+/// Wraps an error with the name of the node it concerns.
+fn at_node(node: &str) -> impl FnOnce(Error) -> Error + '_ {
+    move |source| match source {
+        Error::Graph { node: ref n, .. } | Error::Node { node: ref n, .. } if n == node => source,
+        source => Error::Node { node: node.to_string(), source: Box::new(source) },
+    }
+}
+
+/// A planning error about `node` that no op reported.
+fn node_error(node: &str, reason: String) -> Error {
+    Error::Graph { node: node.to_string(), reason }
+}
+
+impl Graph {
+    /// Plans `model` with the given options: validates every node and shape (errors name the
+    /// node), folds BatchNorm and activations, packs every weight, sizes the arena.
+    pub fn plan(model: &Model, options: GraphOptions) -> Result<Self, Error> {
+        let isa = match options.isa {
+            Some(isa) => isa.ensure_available()?,
+            None => dispatch::selected_isa()?.0,
+        };
+        model.input_shape.validate()?;
+        let values = model.value_names.len();
+        let check_value = |node: &str, v: ValueId| {
+            if v < values {
+                Ok(())
+            } else {
+                Err(node_error(node, format!("refers to value {v}, but the model has {values}")))
+            }
+        };
+        check_value("<model input>", model.input)?;
+        check_value("<model output>", model.output)?;
+        let nodes = fold(model)?;
+
+        // Shapes and the slot ("buffer root") of every value: a flatten of a 1×1 map aliases
+        // its input.
+        let mut shapes: Vec<Option<Shape4>> = vec![None; values];
+        let mut root: Vec<ValueId> = (0..values).collect();
+        shapes[model.input] = Some(model.input_shape);
+        let mut steps: Vec<PendingStep> = Vec::new();
+        for node in &nodes {
+            check_value(&node.name, node.output)?;
+            let mut in_shapes = Vec::with_capacity(node.inputs.len());
+            for &v in &node.inputs {
+                check_value(&node.name, v)?;
+                let shape = shapes[v].ok_or_else(|| {
+                    node_error(
+                        &node.name,
+                        format!("reads value \"{}\" before it is computed", model.value_names[v]),
+                    )
+                })?;
+                in_shapes.push(shape);
+            }
+            if shapes[node.output].is_some() {
+                return Err(node_error(
+                    &node.name,
+                    format!("writes value \"{}\", which is already defined", model.value_names[node.output]),
+                ));
+            }
+            match lower(node, &in_shapes, isa).map_err(at_node(&node.name))? {
+                Lowered::Alias(shape) => {
+                    shapes[node.output] = Some(shape);
+                    root[node.output] = root[node.inputs[0]];
+                }
+                Lowered::Step(exec, out_shape, flops) => {
+                    let exec = *exec;
+                    shapes[node.output] = Some(out_shape);
+                    let step = Step {
+                        name: node.name.clone(),
+                        exec,
+                        inputs: Vec::new(),
+                        output: (0, out_shape),
+                        flops,
+                    };
+                    let inputs =
+                        node.inputs.iter().zip(&in_shapes).map(|(&v, &shape)| (root[v], shape)).collect();
+                    steps.push((step, root[node.output], inputs));
+                }
+            }
+        }
+        let output_shape = shapes[model.output]
+            .ok_or_else(|| node_error("<model output>", "the output value is never computed".into()))?;
+
+        // Liveness: the last step reading each root; the model output lives to the end.
+        let mut last_use: HashMap<ValueId, usize> = HashMap::new();
+        for (i, (_, _, inputs)) in steps.iter().enumerate() {
+            for &(v, _) in inputs {
+                last_use.insert(v, i);
+            }
+        }
+        last_use.insert(root[model.output], usize::MAX);
+
+        // Greedy slot assignment: a step's output gets a free slot (best fit, growing one if
+        // none fits) before the step's inputs are released, so no step reads the slot it writes.
+        let mut slot_size: Vec<usize> = Vec::new();
+        let mut free: Vec<usize> = Vec::new();
+        let mut slot_of: HashMap<ValueId, usize> = HashMap::new();
+        let input_root = root[model.input];
+        let input_slot = take_slot(model.input_shape.validate()?, &mut slot_size, &mut free);
+        slot_of.insert(input_root, input_slot);
+        if !last_use.contains_key(&input_root) {
+            free.push(input_slot); // an input nobody reads (degenerate, but valid)
+        }
+        let mut planned = Vec::with_capacity(steps.len());
+        for (i, (mut step, out_root, inputs)) in steps.into_iter().enumerate() {
+            let len = step.output.1.validate()?;
+            let out_slot = take_slot(len, &mut slot_size, &mut free);
+            slot_of.insert(out_root, out_slot);
+            step.output.0 = out_slot;
+            for &(v, shape) in &inputs {
+                step.inputs.push((slot_of[&v], shape));
+            }
+            for &(v, _) in &inputs {
+                if last_use.get(&v) == Some(&i) {
+                    let s = slot_of[&v];
+                    if !free.contains(&s) {
+                        free.push(s);
+                    }
+                }
+            }
+            if !last_use.contains_key(&out_root) {
+                free.push(out_slot); // computed but never read (e.g. a dead branch)
+            }
+            planned.push(step);
+        }
+        let output_slot = slot_of[&root[model.output]];
+        let arena = slot_size.iter().map(|&len| AlignedBuf::zeroed(len)).collect::<Result<Vec<_>, _>>()?;
+        let times = vec![Duration::ZERO; planned.len()];
+        Ok(Graph {
+            name: model.name.clone(),
+            isa,
+            layout: model.layout,
+            input_shape: model.input_shape,
+            output_shape,
+            steps: planned,
+            arena,
+            input_slot,
+            output_slot,
+            times,
+        })
+    }
+
+    /// Runs the graph on `input` (the model's layout: NCHW `[n][c][h][w]` or NHWC) and writes
+    /// the output in the model's layout (`[n][features]` for a flat output). Allocates nothing.
+    pub fn run(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), Error> {
+        self.run_inner(input, output, false)
+    }
+
+    /// As [`Graph::run`], and records the time of every step (see [`Graph::last_profile`]).
+    pub fn run_profiled(&mut self, input: &[f32], output: &mut [f32]) -> Result<(), Error> {
+        self.run_inner(input, output, true)
+    }
+
+    fn run_inner(&mut self, input: &[f32], output: &mut [f32], profile: bool) -> Result<(), Error> {
+        let in_len = self.input_shape.validate()?;
+        let out_len = self.output_shape.validate()?;
+        if input.len() != in_len {
+            return Err(Error::Graph {
+                node: "<model input>".into(),
+                reason: format!(
+                    "input has {} elements, the model's input {} needs {in_len}",
+                    input.len(),
+                    self.input_dims_text()
+                ),
+            });
+        }
+        if output.len() != out_len {
+            return Err(Error::Graph {
+                node: "<model output>".into(),
+                reason: format!("output has {} elements, the model's output needs {out_len}", output.len()),
+            });
+        }
+        let dst = &mut self.arena[self.input_slot].as_mut_slice()[..in_len];
+        match self.layout {
+            Layout::Nchw => nchw_to_nhwc(self.input_shape, input, dst)?,
+            Layout::Nhwc => dst.copy_from_slice(input),
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let start = profile.then(Instant::now);
+            // Take the output slot out of the arena so the inputs can be borrowed alongside
+            // it; the planner never gives a step's output the slot of one of its inputs.
+            let mut out_buf = std::mem::take(&mut self.arena[step.output.0]);
+            let result = run_step(step, &self.arena, &mut out_buf);
+            self.arena[step.output.0] = out_buf;
+            result.map_err(at_node(&step.name))?;
+            if let Some(start) = start {
+                self.times[i] = start.elapsed();
+            }
+        }
+        let src = &self.arena[self.output_slot].as_slice()[..out_len];
+        match self.layout {
+            Layout::Nchw if self.output_shape.h * self.output_shape.w > 1 => {
+                nhwc_to_nchw(self.output_shape, src, output)?
+            }
+            _ => output.copy_from_slice(src),
+        }
+        Ok(())
+    }
+
+    fn input_dims_text(&self) -> String {
+        let s = self.input_shape;
+        match self.layout {
+            Layout::Nchw => format!("[{}, {}, {}, {}] (NCHW)", s.n, s.c, s.h, s.w),
+            Layout::Nhwc => format!("[{}, {}, {}, {}] (NHWC)", s.n, s.h, s.w, s.c),
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The tier every op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// The boundary layout of the input and output.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+    /// The input's logical NHWC shape.
+    pub fn input_shape(&self) -> Shape4 {
+        self.input_shape
+    }
+    /// The output's logical NHWC shape (`N×1×1×F` for a flat output).
+    pub fn output_shape(&self) -> Shape4 {
+        self.output_shape
+    }
+    /// The input's dimensions in the model's layout (NCHW `[n, c, h, w]` for ONNX models).
+    pub fn input_dims(&self) -> Vec<usize> {
+        let s = self.input_shape;
+        match self.layout {
+            Layout::Nchw => vec![s.n, s.c, s.h, s.w],
+            Layout::Nhwc => vec![s.n, s.h, s.w, s.c],
+        }
+    }
+    /// The output's dimensions in the model's layout; `[n, features]` when it is flat.
+    pub fn output_dims(&self) -> Vec<usize> {
+        let s = self.output_shape;
+        match self.layout {
+            _ if s.h == 1 && s.w == 1 && self.steps.last().is_some_and(|st| is_flat_producer(&st.exec)) => {
+                vec![s.n, s.c]
+            }
+            Layout::Nchw => vec![s.n, s.c, s.h, s.w],
+            Layout::Nhwc => vec![s.n, s.h, s.w, s.c],
+        }
+    }
+    /// FLOPs of one run (see [`StepInfo::flops`]).
+    pub fn flops(&self) -> u64 {
+        self.steps.iter().map(|s| s.flops).sum()
+    }
+    /// Bytes of activation memory the arena holds.
+    pub fn arena_bytes(&self) -> usize {
+        self.arena.iter().map(|b| 4 * b.len()).sum()
+    }
+    /// Number of arena buffers.
+    pub fn arena_buffers(&self) -> usize {
+        self.arena.len()
+    }
+    /// The planned steps, in run order.
+    pub fn steps(&self) -> impl Iterator<Item = StepInfo<'_>> {
+        self.steps.iter().map(|s| StepInfo {
+            name: &s.name,
+            op: op_name(&s.exec),
+            kernel: kernel_name(&s.exec),
+            output_shape: s.output.1,
+            flops: s.flops,
+        })
+    }
+    /// The time of every step in the last [`Graph::run_profiled`], in run order.
+    pub fn last_profile(&self) -> &[Duration] {
+        &self.times
+    }
+}
+
+fn is_flat_producer(exec: &Exec) -> bool {
+    matches!(exec, Exec::Dense(_) | Exec::FlattenNchw)
+}
+
+fn op_name(exec: &Exec) -> &'static str {
+    match exec {
+        Exec::Conv(c) => match c.path() {
+            ConvPath::Depthwise => "conv/depthwise",
+            ConvPath::Pointwise => "conv/pointwise",
+            ConvPath::Grouped => "conv/grouped",
+            ConvPath::Dense => "conv/dense",
+        },
+        Exec::Add(_) => "add",
+        Exec::Activation(_) => "activation",
+        Exec::GlobalAvgPool(_) => "global_avg_pool",
+        Exec::Pool { kind: PoolKind::Max, .. } => "max_pool",
+        Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool",
+        Exec::Dense(_) => "dense",
+        Exec::FlattenNchw => "flatten",
+        Exec::Concat => "concat",
+    }
+}
+
+fn kernel_name(exec: &Exec) -> &'static str {
+    match exec {
+        Exec::Conv(c) => c.kernel_name(),
+        Exec::Add(a) => a.kernel_name(),
+        Exec::Activation(a) => a.kernel_name(),
+        Exec::GlobalAvgPool(p) => p.kernel_name(),
+        Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
+        Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool/reference",
+        Exec::Dense(d) => d.kernel_name(),
+        Exec::FlattenNchw | Exec::Concat => "copy",
+    }
+}
+
+/// Runs one step reading its inputs from `arena` and writing `out`.
+fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf) -> Result<(), Error> {
+    let view = |k: usize| -> Result<TensorView<'_>, Error> {
+        let (slot, shape) = step.inputs[k];
+        let len = shape.validate()?;
+        Ok(TensorView::new(shape, &arena[slot].as_slice()[..len])?)
+    };
+    let (_, out_shape) = step.output;
+    let out_len = out_shape.validate()?;
+    let out_slice = &mut out.as_mut_slice()[..out_len];
+    match &step.exec {
+        Exec::Conv(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
+        Exec::Add(op) => op.run(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?),
+        Exec::Activation(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
+        Exec::GlobalAvgPool(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
+        Exec::Dense(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
+        Exec::Pool { geom, kind } => {
+            let input = view(0)?;
+            match kind {
+                PoolKind::Max => max_pool(geom, input.as_slice(), out_slice),
+                PoolKind::Avg { count_include_pad } => {
+                    avg_pool(geom, *count_include_pad, input.as_slice(), out_slice)
+                }
+            }
+            .map_err(Error::kernel("Pool"))
+        }
+        Exec::FlattenNchw => {
+            let input = view(0)?;
+            Ok(nhwc_to_nchw(input.shape(), input.as_slice(), out_slice)?)
+        }
+        Exec::Concat => {
+            let n_pixels = out_shape.n * out_shape.h * out_shape.w;
+            let mut offset = 0;
+            for k in 0..step.inputs.len() {
+                let input = view(k)?;
+                let c = input.shape().c;
+                for (p, src) in input.as_slice().chunks_exact(c).enumerate().take(n_pixels) {
+                    let dst = p * out_shape.c + offset;
+                    out_slice[dst..dst + c].copy_from_slice(src);
+                }
+                offset += c;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What a node lowers to.
+enum Lowered {
+    /// The node's output is its input under another shape.
+    Alias(Shape4),
+    /// A step, its output shape and FLOPs.
+    Step(Box<Exec>, Shape4, u64),
+}
+
+/// Resolves a padding spec against an input extent.
+fn resolve_padding(
+    padding: PadSpec,
+    input: Shape4,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    dilation: (usize, usize),
+) -> Result<Padding2d, Error> {
+    Ok(match padding {
+        PadSpec::Explicit(p) => p,
+        PadSpec::Auto(mode) => Padding2d::for_mode(
+            mode, input.h, input.w, kernel.0, kernel.1, stride.0, stride.1, dilation.0, dilation.1,
+        )?,
+    })
+}
+
+fn conv_geometry(spec: &ConvSpec, s: Shape4) -> Result<Conv2dGeometry, Error> {
+    let padding = resolve_padding(spec.padding, s, spec.kernel, spec.stride, spec.dilation)?;
+    Ok(Conv2dGeometry {
+        batch: s.n,
+        in_h: s.h,
+        in_w: s.w,
+        in_c: s.c,
+        out_c: spec.out_c,
+        kernel_h: spec.kernel.0,
+        kernel_w: spec.kernel.1,
+        stride_h: spec.stride.0,
+        stride_w: spec.stride.1,
+        dilation_h: spec.dilation.0,
+        dilation_w: spec.dilation.1,
+        padding,
+        groups: spec.groups,
+    })
+}
+
+/// Lowers one (folded) node to a planned step.
+fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
+    let arity = |n: usize| {
+        if inputs.len() == n {
+            Ok(())
+        } else {
+            Err(node_error(&node.name, format!("takes {n} input(s), got {}", inputs.len())))
+        }
+    };
+    Ok(match &node.op {
+        OpSpec::Conv(spec) => {
+            arity(1)?;
+            let geom = conv_geometry(spec, inputs[0])?;
+            let op = Conv2d::with_isa(isa, geom, &spec.weights, spec.bias.as_deref(), spec.activation)?;
+            let (shape, flops) = (op.output_shape(), op.flops());
+            Lowered::Step(Box::new(Exec::Conv(Box::new(op))), shape, flops)
+        }
+        OpSpec::BatchNorm(_) => {
+            return Err(node_error(&node.name, "BatchNorm was not lowered (internal error)".into()));
+        }
+        OpSpec::Activation(act) => {
+            arity(1)?;
+            let op = ActivationOp::with_isa(isa, inputs[0], *act)?;
+            let len = inputs[0].validate()? as u64;
+            Lowered::Step(Box::new(Exec::Activation(op)), inputs[0], len)
+        }
+        OpSpec::Add(act) => {
+            arity(2)?;
+            if inputs[0] != inputs[1] {
+                return Err(node_error(
+                    &node.name,
+                    format!(
+                        "adds tensors of different shapes {} and {} (no broadcasting)",
+                        inputs[0], inputs[1]
+                    ),
+                ));
+            }
+            let op = Add::with_isa(isa, inputs[0], *act)?;
+            let len = inputs[0].validate()? as u64;
+            Lowered::Step(Box::new(Exec::Add(op)), inputs[0], len)
+        }
+        OpSpec::GlobalAvgPool => {
+            arity(1)?;
+            let op = GlobalAvgPool::with_isa(isa, inputs[0])?;
+            let shape = op.output_shape();
+            let flops = inputs[0].validate()? as u64;
+            Lowered::Step(Box::new(Exec::GlobalAvgPool(op)), shape, flops)
+        }
+        OpSpec::Pool(spec) => {
+            arity(1)?;
+            let s = inputs[0];
+            let padding = resolve_padding(spec.padding, s, spec.kernel, spec.stride, (1, 1))?;
+            let geom = Conv2dGeometry::depthwise(s.n, s.h, s.w, s.c, spec.kernel.0, spec.kernel.1)
+                .with_stride(spec.stride.0, spec.stride.1)
+                .with_padding(padding);
+            let d = geom.validate().map_err(Error::kernel("Pool"))?;
+            let shape = Shape4::new(s.n, d.out_h, d.out_w, s.c);
+            shape.validate()?;
+            Lowered::Step(Box::new(Exec::Pool { geom, kind: spec.kind }), shape, 0)
+        }
+        OpSpec::Flatten => {
+            arity(1)?;
+            let s = inputs[0];
+            let features =
+                s.h.checked_mul(s.w)
+                    .and_then(|x| x.checked_mul(s.c))
+                    .ok_or_else(|| node_error(&node.name, format!("flattening {s} overflows")))?;
+            let shape = Shape4::new(s.n, 1, 1, features);
+            if s.h * s.w == 1 {
+                Lowered::Alias(shape)
+            } else {
+                Lowered::Step(Box::new(Exec::FlattenNchw), shape, 0)
+            }
+        }
+        OpSpec::Dense(spec) => {
+            arity(1)?;
+            let s = inputs[0];
+            if s.h != 1 || s.w != 1 {
+                return Err(node_error(
+                    &node.name,
+                    format!("a dense layer needs a flat input, got {s} (flatten it first)"),
+                ));
+            }
+            let op = Dense::with_isa(
+                isa,
+                s.n,
+                s.c,
+                spec.out_features,
+                &spec.weights,
+                spec.bias.as_deref(),
+                spec.activation,
+            )?;
+            let (shape, flops) = (op.output_shape(), op.flops());
+            Lowered::Step(Box::new(Exec::Dense(op)), shape, flops)
+        }
+        OpSpec::Concat => {
+            if inputs.len() < 2 {
+                return Err(node_error(
+                    &node.name,
+                    format!("concatenates {} input(s); needs at least 2", inputs.len()),
+                ));
+            }
+            let first = inputs[0];
+            let mut channels = 0usize;
+            for s in inputs {
+                if (s.n, s.h, s.w) != (first.n, first.h, first.w) {
+                    return Err(node_error(
+                        &node.name,
+                        format!("concatenates {first} with {s}: only channels may differ"),
+                    ));
+                }
+                channels = channels
+                    .checked_add(s.c)
+                    .ok_or_else(|| node_error(&node.name, "concatenated channel count overflows".into()))?;
+            }
+            let shape = Shape4 { c: channels, ..first };
+            shape.validate()?;
+            Lowered::Step(Box::new(Exec::Concat), shape, 0)
+        }
+    })
+}
+
+/// Counts the readers of every value; the model output counts as one more.
+fn consumers(model: &Model) -> Vec<usize> {
+    let mut count = vec![0usize; model.value_names.len()];
+    for node in &model.nodes {
+        for &v in &node.inputs {
+            if let Some(c) = count.get_mut(v) {
+                *c += 1;
+            }
+        }
+    }
+    if let Some(c) = count.get_mut(model.output) {
+        *c += 1;
+    }
+    count
+}
+
+/// Folds BatchNorm into the preceding convolution and activations into the preceding op's
+/// store, where that op's output has no other reader; lowers a BatchNorm that cannot be
+/// folded to a per-channel 1×1 depthwise convolution.
+fn fold(model: &Model) -> Result<Vec<Node>, Error> {
+    let readers = consumers(model);
+    let mut out: Vec<Node> = Vec::with_capacity(model.nodes.len());
+    let mut producer: HashMap<ValueId, usize> = HashMap::new();
+    for node in &model.nodes {
+        let sole_reader_of = |v: ValueId| readers.get(v) == Some(&1);
+        let foldable = || -> Option<usize> {
+            let &v = node.inputs.first()?;
+            let &p = producer.get(&v)?;
+            (node.inputs.len() == 1 && sole_reader_of(v)).then_some(p)
+        };
+        match &node.op {
+            OpSpec::BatchNorm(bn) => {
+                check_bn(&node.name, bn)?;
+                let target = foldable().filter(|&p| {
+                    matches!(&out[p].op, OpSpec::Conv(c) if c.activation == Activation::None && c.out_c == bn.scale.len())
+                });
+                if let Some(p) = target {
+                    if let OpSpec::Conv(conv) = &mut out[p].op {
+                        fold_bn_into_conv(conv, bn);
+                    }
+                    out[p].output = node.output;
+                    producer.insert(node.output, p);
+                    continue;
+                }
+                let mut lowered = node.clone();
+                lowered.op = OpSpec::Conv(bn_as_depthwise(bn));
+                producer.insert(node.output, out.len());
+                out.push(lowered);
+            }
+            OpSpec::Activation(act) => {
+                act.validate().map_err(|e| Error::Node {
+                    node: node.name.clone(),
+                    source: Box::new(Error::kernel("Activation")(e)),
+                })?;
+                let target = foldable().filter(|&p| match &out[p].op {
+                    OpSpec::Conv(c) => c.activation == Activation::None,
+                    OpSpec::Dense(d) => d.activation == Activation::None,
+                    OpSpec::Add(a) => *a == Activation::None,
+                    _ => false,
+                });
+                if let Some(p) = target {
+                    match &mut out[p].op {
+                        OpSpec::Conv(c) => c.activation = *act,
+                        OpSpec::Dense(d) => d.activation = *act,
+                        OpSpec::Add(a) => *a = *act,
+                        _ => {}
+                    }
+                    out[p].output = node.output;
+                    producer.insert(node.output, p);
+                    continue;
+                }
+                producer.insert(node.output, out.len());
+                out.push(node.clone());
+            }
+            _ => {
+                producer.insert(node.output, out.len());
+                out.push(node.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn check_bn(node: &str, bn: &BatchNormSpec) -> Result<(), Error> {
+    let c = bn.scale.len();
+    if c == 0 || bn.bias.len() != c || bn.mean.len() != c || bn.var.len() != c {
+        return Err(node_error(
+            node,
+            format!(
+                "BatchNorm parameters must have one value per channel: scale {}, bias {}, mean {}, var {}",
+                c,
+                bn.bias.len(),
+                bn.mean.len(),
+                bn.var.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The per-channel multiplier `scale / sqrt(var + eps)` and shift `bias - mean · multiplier`.
+fn bn_affine(bn: &BatchNormSpec) -> (Vec<f32>, Vec<f32>) {
+    let mul: Vec<f32> = bn
+        .scale
+        .iter()
+        .zip(&bn.var)
+        .map(|(&g, &v)| (f64::from(g) / (f64::from(v) + f64::from(bn.epsilon)).sqrt()) as f32)
+        .collect();
+    let shift = bn.bias.iter().zip(&bn.mean).zip(&mul).map(|((&b, &m), &k)| b - m * k).collect();
+    (mul, shift)
+}
+
+/// `conv` then `bn` as one convolution: weights of output channel `o` scaled by `mul[o]`,
+/// bias `bias[o] · mul[o] + shift[o]`.
+fn fold_bn_into_conv(conv: &mut ConvSpec, bn: &BatchNormSpec) {
+    let (mul, shift) = bn_affine(bn);
+    let per_out = conv.weights.len() / conv.out_c.max(1);
+    for (o, w) in conv.weights.chunks_mut(per_out.max(1)).enumerate() {
+        let k = mul.get(o).copied().unwrap_or(1.0);
+        w.iter_mut().for_each(|x| *x *= k);
+    }
+    let bias: Vec<f32> =
+        (0..conv.out_c).map(|o| conv.bias.as_ref().map_or(0.0, |b| b[o]) * mul[o] + shift[o]).collect();
+    conv.bias = Some(bias);
+}
+
+/// A BatchNorm that cannot be folded, as a 1×1 depthwise convolution.
+fn bn_as_depthwise(bn: &BatchNormSpec) -> ConvSpec {
+    let (mul, shift) = bn_affine(bn);
+    ConvSpec {
+        out_c: mul.len(),
+        kernel: (1, 1),
+        stride: (1, 1),
+        dilation: (1, 1),
+        padding: PadSpec::Explicit(Padding2d::ZERO),
+        groups: mul.len(),
+        weights: mul,
+        bias: Some(shift),
+        activation: Activation::None,
+    }
+}
+
+/// A slot for a value of `len` floats: the smallest free slot that fits, else the largest free
+/// one (grown), else a new one.
+fn take_slot(len: usize, slot_size: &mut Vec<usize>, free: &mut Vec<usize>) -> usize {
+    let fits =
+        free.iter().enumerate().filter(|&(_, &s)| slot_size[s] >= len).min_by_key(|&(_, &s)| slot_size[s]);
+    let pick = fits.or_else(|| free.iter().enumerate().max_by_key(|&(_, &s)| slot_size[s])).map(|(i, _)| i);
+    match pick {
+        Some(i) => {
+            let s = free.swap_remove(i);
+            slot_size[s] = slot_size[s].max(len);
+            s
+        }
+        None => {
+            slot_size.push(len);
+            slot_size.len() - 1
+        }
+    }
+}
