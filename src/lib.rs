@@ -40,6 +40,7 @@ pub mod dispatch;
 pub mod error;
 pub mod graph;
 pub mod models;
+pub mod npy;
 pub mod ops;
 pub mod tensor;
 

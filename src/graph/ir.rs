@@ -1,6 +1,6 @@
 //! The model description a graph is planned from: a list of nodes in topological order over
 //! numbered values, with weights in sepconv's layouts. The ONNX importer and the built-in
-//! models both produce it; [`crate::graph::Graph::plan`] turns it into runnable ops.
+//! models both produce it; `Graph::plan` turns it into runnable ops.
 //!
 //! Layout rules:
 //! - every 4-D value is logically NHWC inside sepconv; the model's input and output may be NCHW
