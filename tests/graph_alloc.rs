@@ -1,0 +1,82 @@
+//! `Graph::run` performs zero heap allocations after planning: a counting global allocator
+//! (this test binary only) counts every `alloc`/`realloc` made while armed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use sepconv::dispatch::Isa;
+use sepconv::graph::{Graph, GraphOptions};
+use sepconv::models::{Builtin, DEFAULT_SEED};
+
+struct Counting;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
+// guarantees hold; the counter is a relaxed atomic that allocates nothing.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged; `ptr` came from `System` through this allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged; `ptr` came from `System` through this allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f` (on any thread) while armed.
+fn allocations(f: impl FnOnce()) -> usize {
+    ALLOCS.store(0, Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    f();
+    ARMED.store(false, Ordering::SeqCst);
+    ALLOCS.load(Ordering::SeqCst)
+}
+
+#[test]
+fn graph_run_allocates_nothing() {
+    // The best tier this CPU has (the SIMD kernels are what runs in production) and scalar.
+    let mut tiers = vec![Isa::best_available()];
+    if cfg!(target_arch = "x86_64") {
+        tiers.push(Isa::Scalar);
+    }
+    for isa in tiers {
+        let model = Builtin::MobileNetV2.model(DEFAULT_SEED);
+        let mut graph = Graph::plan(&model, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
+        let input = vec![0.5f32; graph.input_shape().validate().unwrap()];
+        let mut output = vec![0.0f32; graph.output_shape().validate().unwrap()];
+        // Warm-up: lazily initialized process state (CPU-feature caches, ...) settles here.
+        graph.run(&input, &mut output).unwrap();
+        let runs = if isa == Isa::Scalar { 2 } else { 5 };
+        let n = allocations(|| {
+            for _ in 0..runs {
+                graph.run(&input, &mut output).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "{isa}: {n} heap allocations in {runs} runs");
+        let n = allocations(|| graph.run_profiled(&input, &mut output).unwrap());
+        assert_eq!(n, 0, "{isa}: {n} heap allocations in a profiled run");
+    }
+}
