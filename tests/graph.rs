@@ -20,7 +20,7 @@ fn rand_vec(rng: &mut StdRng, n: usize, bound: f32) -> Vec<f32> {
 }
 
 fn scalar() -> GraphOptions {
-    GraphOptions { isa: Some(Isa::Scalar) }
+    GraphOptions { isa: Some(Isa::Scalar), ..GraphOptions::default() }
 }
 
 fn conv_spec(
@@ -97,7 +97,7 @@ fn conv_bn_relu6_folds_into_one_step_and_matches_the_unfolded_math() {
         ],
     );
     for isa in Isa::available() {
-        let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa) }).unwrap();
+        let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
         let steps: Vec<_> = g.steps().collect();
         assert_eq!(steps.len(), 1, "{isa}: conv, BN and ReLU6 fold into one step: {steps:?}");
         assert_eq!(steps[0].op, "conv/dense");
@@ -249,7 +249,7 @@ fn nchw_boundary_flatten_dense_pools_and_concat() {
     reference::dense(&ds, &flat, &dense.weights, dense.bias.as_deref(), Activation::None, &mut want).unwrap();
 
     for isa in Isa::available() {
-        let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa) }).unwrap();
+        let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
         assert_eq!(g.input_dims(), [1, 3, 6, 6]);
         assert_eq!(g.output_dims(), [1, 5]);
         let mut out = vec![0.0; 5];
@@ -344,7 +344,7 @@ fn planning_errors_name_the_node() {
     let unavailable = Isa::ALL.into_iter().find(|i| !i.is_available()).expect("some tier is unavailable");
     let m = model(s, Layout::Nhwc, vec![(OpSpec::Activation(Activation::Relu), vec![0])]);
     assert!(matches!(
-        Graph::plan(&m, GraphOptions { isa: Some(unavailable) }),
+        Graph::plan(&m, GraphOptions { isa: Some(unavailable), ..GraphOptions::default() }),
         Err(Error::IsaUnavailable { .. })
     ));
 }
@@ -398,7 +398,7 @@ fn builtin_mobilenets_match_the_reference_tier() {
         let scale = want.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
         assert!(scale > 0.1 && scale < 1e3, "{}: logits stay in a sane range: {scale}", b.name());
         for isa in Isa::available() {
-            let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa) }).unwrap();
+            let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
             let mut out = vec![0.0; 1000];
             g.run(&input, &mut out).unwrap();
             // f32 accumulation in another order over ~50 layers: 1e-4 of the logits' scale.

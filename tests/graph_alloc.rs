@@ -64,7 +64,8 @@ fn graph_run_allocates_nothing() {
     }
     for isa in tiers {
         let model = Builtin::MobileNetV2.model(DEFAULT_SEED);
-        let mut graph = Graph::plan(&model, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
+        let mut graph =
+            Graph::plan(&model, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
         let input = vec![0.5f32; graph.input_shape().validate().unwrap()];
         let mut output = vec![0.0f32; graph.output_shape().validate().unwrap()];
         // Warm-up: lazily initialized process state (CPU-feature caches, ...) settles here.

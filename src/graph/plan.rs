@@ -15,10 +15,20 @@ use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool};
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
 
 /// How to plan a graph.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GraphOptions {
     /// The ISA tier for every op; `None` = the selected tier ([`dispatch::selected_isa`]).
     pub isa: Option<Isa>,
+    /// Threads each op runs on (1 = the calling thread only, no pool).
+    pub threads: usize,
+    /// Pin the pool's threads to cores.
+    pub pin: bool,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions { isa: None, threads: 1, pin: false }
+    }
 }
 
 /// What one planned step runs.
@@ -107,6 +117,15 @@ impl Graph {
             Some(isa) => isa.ensure_available()?,
             None => dispatch::selected_isa()?.0,
         };
+        if options.threads != 1 {
+            // The per-op thread pool is planned next; until then only one thread is honest.
+            return Err(Error::InvalidParam {
+                op: "Graph",
+                what: "threads",
+                value: options.threads,
+                reason: "only single-threaded graphs are supported so far",
+            });
+        }
         model.input_shape.validate()?;
         let values = model.value_names.len();
         let check_value = |node: &str, v: ValueId| {
