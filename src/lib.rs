@@ -6,6 +6,8 @@
 //!
 //! - [`tensor`]: 64-byte-aligned NHWC tensors, borrowed views, NCHW conversion.
 //! - [`dispatch`]: CPU feature detection and the per-tier kernel tables.
+//! - [`graph`]: models planned once into ops over an arena of buffers, run without allocating;
+//!   [`onnx`] imports ONNX files into it, [`models`] builds MobileNetV1/V2.
 //! - [`ops`]: ops planned once (shapes validated, weights packed, kernel chosen) and run many
 //!   times without allocating.
 //! - [`kernels`]: the `sepconv-kernels` crate, plain slices in and out, for code that wants
@@ -41,6 +43,7 @@ pub mod error;
 pub mod graph;
 pub mod models;
 pub mod npy;
+pub mod onnx;
 pub mod ops;
 pub mod tensor;
 

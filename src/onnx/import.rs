@@ -1,0 +1,1051 @@
+//! ONNX graph → [`Model`]: walks the nodes in order, tracking every value's shape, and converts
+//! each supported operator.
+
+use std::collections::{HashMap, HashSet};
+
+use sepconv_kernels::geometry::conv_out_extent;
+use sepconv_kernels::{Activation, PadMode, Padding2d};
+
+use super::proto::attribute_proto::AttributeType;
+use super::proto::tensor_proto::DataType;
+use super::proto::tensor_shape_proto::dimension::Value as DimValue;
+use super::proto::type_proto::Value as TypeValue;
+use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
+use super::tensor::{self, TensorIssue};
+use super::{MAX_OPSET, MIN_OPSET, OnnxError};
+use crate::graph::{
+    BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+};
+use crate::tensor::Shape4;
+
+type Result<T> = std::result::Result<T, OnnxError>;
+
+/// A computed value: its id and NHWC shape. `flat` values are ONNX 2-D `[N, F]` tensors, held as
+/// `N×1×1×F`; the others are ONNX 4-D NCHW tensors.
+#[derive(Clone, Copy, Debug)]
+struct Value {
+    id: ValueId,
+    shape: Shape4,
+    flat: bool,
+}
+
+/// What a name in the graph refers to.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    /// A value computed at run time (the input or a node's output).
+    Value(Value),
+    /// A constant: an initializer or a `Constant` node's output.
+    Const(&'a TensorProto),
+}
+
+/// The default domain's opset version, checked against the supported range.
+fn default_opset(model: &ModelProto) -> Result<i64> {
+    let version = model
+        .opset_import
+        .iter()
+        .filter(|o| matches!(o.domain(), "" | "ai.onnx"))
+        .map(|o| o.version())
+        .max()
+        .ok_or(OnnxError::MissingOpset)?;
+    if !(MIN_OPSET..=MAX_OPSET).contains(&version) {
+        return Err(OnnxError::UnsupportedOpset { version });
+    }
+    Ok(version)
+}
+
+/// Converts a decoded model.
+pub(super) fn convert(model: &ModelProto) -> Result<Model> {
+    let opset = default_opset(model)?;
+    let graph = model.graph.as_ref().ok_or(OnnxError::MissingGraph)?;
+    let mut im = Importer::new(graph, opset)?;
+    for (index, node) in graph.node.iter().enumerate() {
+        let cx = Cx::new(node, index);
+        im.node(&cx, index)?;
+    }
+    im.finish(graph)
+}
+
+/// One node being converted: the node and the name messages use.
+struct Cx<'a> {
+    node: &'a NodeProto,
+    name: String,
+    op: &'a str,
+}
+
+impl<'a> Cx<'a> {
+    fn new(node: &'a NodeProto, index: usize) -> Self {
+        let op = node.op_type();
+        let name = match node.name() {
+            "" => format!("{op}_{index}"),
+            n => n.to_string(),
+        };
+        Self { node, name, op }
+    }
+
+    fn err(&self, reason: impl Into<String>) -> OnnxError {
+        OnnxError::Node { node: self.name.clone(), op_type: self.op.to_string(), reason: reason.into() }
+    }
+
+    fn tensor_err(&self, tensor: &str, issue: TensorIssue) -> OnnxError {
+        let (node, op_type, tensor) = (self.name.clone(), self.op.to_string(), tensor.to_string());
+        match issue {
+            TensorIssue::External => OnnxError::ExternalData { node, op_type, tensor },
+            TensorIssue::Invalid(reason) => OnnxError::Tensor { node, op_type, tensor, reason },
+        }
+    }
+
+    // ----- attributes -------------------------------------------------------------------------
+
+    /// Refuses attributes outside `allowed` (an unknown attribute could change the meaning).
+    fn check_attrs(&self, allowed: &[&str]) -> Result<()> {
+        let mut seen = HashSet::new();
+        for a in &self.node.attribute {
+            if !allowed.contains(&a.name()) {
+                return Err(self.err(format!("attribute {:?} is not supported", a.name())));
+            }
+            if !seen.insert(a.name()) {
+                return Err(self.err(format!("attribute {:?} is given twice", a.name())));
+            }
+            if !a.ref_attr_name().is_empty() {
+                return Err(self.err(format!(
+                    "attribute {:?} refers to a function attribute, which is not supported",
+                    a.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The attribute `name`, checked to be of type `ty` when the model states a type.
+    fn attr(&self, name: &str, ty: AttributeType) -> Result<Option<&'a AttributeProto>> {
+        let Some(a) = self.node.attribute.iter().find(|a| a.name() == name) else { return Ok(None) };
+        match a.r#type {
+            Some(t) if t != ty as i32 && t != AttributeType::Undefined as i32 => {
+                let actual = AttributeType::try_from(t)
+                    .map_or_else(|_| format!("unknown ({t})"), |t| t.as_str_name().into());
+                Err(self.err(format!("attribute {name} has type {actual}, expected {}", ty.as_str_name())))
+            }
+            _ => Ok(Some(a)),
+        }
+    }
+
+    fn attr_int(&self, name: &str, default: i64) -> Result<i64> {
+        match self.attr(name, AttributeType::Int)? {
+            None => Ok(default),
+            Some(a) => a.i.ok_or_else(|| self.err(format!("attribute {name} has no integer value"))),
+        }
+    }
+
+    fn attr_float(&self, name: &str, default: f32) -> Result<f32> {
+        match self.attr(name, AttributeType::Float)? {
+            None => Ok(default),
+            Some(a) => a.f.ok_or_else(|| self.err(format!("attribute {name} has no float value"))),
+        }
+    }
+
+    fn attr_ints(&self, name: &str) -> Result<Option<&'a [i64]>> {
+        Ok(self.attr(name, AttributeType::Ints)?.map(|a| a.ints.as_slice()))
+    }
+
+    fn attr_string(&self, name: &str) -> Result<Option<String>> {
+        match self.attr(name, AttributeType::String)? {
+            None => Ok(None),
+            Some(a) => match &a.s {
+                Some(s) => Ok(Some(String::from_utf8_lossy(s).into_owned())),
+                None => Err(self.err(format!("attribute {name} has no string value"))),
+            },
+        }
+    }
+
+    /// A 0/1 flag attribute.
+    fn attr_flag(&self, name: &str, default: bool) -> Result<bool> {
+        match self.attr_int(name, i64::from(default))? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(self.err(format!("attribute {name} = {v}; expected 0 or 1"))),
+        }
+    }
+
+    /// A per-axis pair (`strides`, `dilations`, `kernel_shape`) of positive values.
+    fn attr_pair(&self, name: &str) -> Result<Option<(usize, usize)>> {
+        let Some(v) = self.attr_ints(name)? else { return Ok(None) };
+        match *v {
+            [a, b] if a > 0 && b > 0 => Ok(Some((to_usize(a), to_usize(b)))),
+            [_, _] => Err(self.err(format!("attribute {name} = {v:?} must be positive"))),
+            _ => Err(self.err(format!(
+                "attribute {name} = {v:?} must have 2 values (sepconv supports 2-D spatial ops only)"
+            ))),
+        }
+    }
+
+    // ----- inputs and outputs -----------------------------------------------------------------
+
+    /// Checks the number of inputs (trailing empty names of optional inputs included).
+    fn arity(&self, min: usize, max: usize) -> Result<()> {
+        let n = self.node.input.len();
+        if n < min || n > max {
+            let expected = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+            return Err(self.err(format!("has {n} inputs; expected {expected}")));
+        }
+        Ok(())
+    }
+
+    /// The name of input `i`, `None` when absent or empty (an omitted optional input).
+    fn input_name(&self, i: usize) -> Option<&'a str> {
+        self.node.input.get(i).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// The name of the (first) output; further outputs must be omitted unless `extra_ok`.
+    fn output_name(&self, extra_ok: bool) -> Result<&'a str> {
+        let name = self
+            .node
+            .output
+            .first()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| self.err("has no output"))?;
+        if !extra_ok && let Some(extra) = self.node.output.iter().skip(1).find(|s| !s.is_empty()) {
+            return Err(self.err(format!(
+                "output {extra:?} is not supported: only the first output of {} is computed",
+                self.op
+            )));
+        }
+        Ok(name)
+    }
+}
+
+fn to_usize(v: i64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// NCHW dims of a value, as ONNX sees it (`[N, F]` for flat values).
+fn onnx_dims(v: &Value) -> Vec<usize> {
+    if v.flat { vec![v.shape.n, v.shape.c] } else { v.shape.to_nchw_dims().to_vec() }
+}
+
+struct Importer<'a> {
+    opset: i64,
+    /// Every name defined so far.
+    entries: HashMap<&'a str, Entry<'a>>,
+    /// Every node output name → (node index, node name), to tell "later" from "never".
+    producers: HashMap<&'a str, (usize, String)>,
+    value_names: Vec<String>,
+    nodes: Vec<Node>,
+    input: ValueId,
+    input_shape: Shape4,
+}
+
+impl<'a> Importer<'a> {
+    fn new(graph: &'a GraphProto, opset: i64) -> Result<Self> {
+        if let Some(t) = graph.sparse_initializer.first() {
+            let name = t.values.as_ref().map_or("", |v| v.name());
+            return Err(OnnxError::Graph {
+                reason: format!("sparse initializer {name:?}: sparse initializers are not supported"),
+            });
+        }
+        let mut entries = HashMap::new();
+        for init in &graph.initializer {
+            if entries.insert(init.name(), Entry::Const(init)).is_some() {
+                return Err(OnnxError::Graph {
+                    reason: format!("initializer {:?} is defined twice", init.name()),
+                });
+            }
+        }
+        let inputs: Vec<&ValueInfoProto> =
+            graph.input.iter().filter(|i| !entries.contains_key(i.name())).collect();
+        let [input] = inputs[..] else {
+            let names: Vec<&str> = inputs.iter().map(|i| i.name()).collect();
+            return Err(OnnxError::Graph {
+                reason: format!(
+                    "has {} inputs that are not initializers ({names:?}); sepconv models have exactly one",
+                    inputs.len()
+                ),
+            });
+        };
+        let input_shape = input_shape(input)?;
+        let value = Value { id: 0, shape: input_shape, flat: false };
+        entries.insert(input.name(), Entry::Value(value));
+
+        let mut producers = HashMap::new();
+        for (index, node) in graph.node.iter().enumerate() {
+            let cx = Cx::new(node, index);
+            for out in node.output.iter().filter(|o| !o.is_empty()) {
+                producers.entry(out.as_str()).or_insert_with(|| (index, cx.name.clone()));
+            }
+        }
+        Ok(Self {
+            opset,
+            entries,
+            producers,
+            value_names: vec![input.name().to_string()],
+            nodes: Vec::new(),
+            input: 0,
+            input_shape,
+        })
+    }
+
+    // ----- looking up inputs ------------------------------------------------------------------
+
+    fn lookup(&self, cx: &Cx<'a>, index: usize, name: &str) -> Result<Entry<'a>> {
+        if let Some(e) = self.entries.get(name) {
+            return Ok(*e);
+        }
+        Err(match self.producers.get(name) {
+            Some((i, producer)) if *i >= index => OnnxError::NotTopological {
+                node: cx.name.clone(),
+                op_type: cx.op.to_string(),
+                value: name.to_string(),
+                producer: producer.clone(),
+            },
+            _ => OnnxError::UndefinedValue {
+                node: cx.name.clone(),
+                op_type: cx.op.to_string(),
+                value: name.to_string(),
+            },
+        })
+    }
+
+    /// Input `i`, which must be a computed value.
+    fn value(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<Value> {
+        let name = cx.input_name(i).ok_or_else(|| cx.err(format!("input {i} is missing")))?;
+        match self.lookup(cx, index, name)? {
+            Entry::Value(v) => Ok(v),
+            Entry::Const(_) => Err(cx.err(format!(
+                "input {i} ({name:?}) is a constant; sepconv supports {} only on computed tensors here",
+                cx.op
+            ))),
+        }
+    }
+
+    /// Input `i` as a 4-D (not flat) value.
+    fn spatial(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<Value> {
+        let v = self.value(cx, index, i)?;
+        if v.flat {
+            return Err(cx.err(format!("input {i} is 2-D {:?}; expected a 4-D NCHW tensor", onnx_dims(&v))));
+        }
+        Ok(v)
+    }
+
+    /// Input `i`, which must be a constant when present.
+    fn constant(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<Option<(&'a str, &'a TensorProto)>> {
+        let Some(name) = cx.input_name(i) else { return Ok(None) };
+        match self.lookup(cx, index, name)? {
+            Entry::Const(t) => Ok(Some((name, t))),
+            Entry::Value(_) => Err(cx.err(format!(
+                "input {i} ({name:?}) is computed by the graph; sepconv needs it to be an initializer \
+                 (a constant)"
+            ))),
+        }
+    }
+
+    fn required_constant(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<(&'a str, &'a TensorProto)> {
+        self.constant(cx, index, i)?.ok_or_else(|| cx.err(format!("input {i} is missing")))
+    }
+
+    /// A constant's dims.
+    fn dims(cx: &Cx<'a>, name: &str, t: &TensorProto) -> Result<Vec<usize>> {
+        tensor::dims(t).map_err(|e| cx.tensor_err(name, e))
+    }
+
+    /// A constant's `f32` data, checked to have the shape `expected` (or one of the shapes).
+    fn floats(cx: &Cx<'a>, name: &str, t: &TensorProto, expected: &[&[usize]]) -> Result<Vec<f32>> {
+        let dims = Self::dims(cx, name, t)?;
+        if !expected.is_empty() && !expected.contains(&dims.as_slice()) {
+            let shapes: Vec<String> = expected.iter().map(|e| format!("{e:?}")).collect();
+            return Err(cx.tensor_err(
+                name,
+                TensorIssue::Invalid(format!("has shape {dims:?}; expected {}", shapes.join(" or "))),
+            ));
+        }
+        tensor::read_f32(t).map_err(|e| cx.tensor_err(name, e))
+    }
+
+    /// A scalar `f32` constant (shape `[]` or `[1]`).
+    fn scalar(cx: &Cx<'a>, name: &str, t: &TensorProto) -> Result<f32> {
+        let v = Self::floats(cx, name, t, &[&[], &[1]])?;
+        v.first().copied().ok_or_else(|| cx.tensor_err(name, TensorIssue::Invalid("is empty".into())))
+    }
+
+    // ----- defining outputs -------------------------------------------------------------------
+
+    fn check_new(&self, cx: &Cx<'a>, name: &str) -> Result<()> {
+        if self.entries.contains_key(name) {
+            return Err(cx.err(format!("output {name:?} is already defined; ONNX values have one producer")));
+        }
+        Ok(())
+    }
+
+    /// Adds a node computing a new value.
+    fn define(
+        &mut self,
+        cx: &Cx<'a>,
+        op: OpSpec,
+        inputs: Vec<ValueId>,
+        shape: Shape4,
+        flat: bool,
+        extra_outputs_ok: bool,
+    ) -> Result<()> {
+        let name = cx.output_name(extra_outputs_ok)?;
+        self.check_new(cx, name)?;
+        let id = self.value_names.len();
+        self.value_names.push(name.to_string());
+        self.entries.insert(name, Entry::Value(Value { id, shape, flat }));
+        self.nodes.push(Node { name: cx.name.clone(), op, inputs, output: id });
+        Ok(())
+    }
+
+    /// Makes the node's output another name for `entry` (Identity, Dropout, no-op Flatten...).
+    fn alias(&mut self, cx: &Cx<'a>, entry: Entry<'a>, extra_outputs_ok: bool) -> Result<()> {
+        let name = cx.output_name(extra_outputs_ok)?;
+        self.check_new(cx, name)?;
+        self.entries.insert(name, entry);
+        Ok(())
+    }
+
+    // ----- operators --------------------------------------------------------------------------
+
+    fn node(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        if !matches!(cx.node.domain(), "" | "ai.onnx") {
+            return Err(self.unsupported(cx));
+        }
+        match cx.op {
+            "Conv" => self.conv(cx, index),
+            "BatchNormalization" => self.batch_norm(cx, index),
+            "Relu" => {
+                cx.check_attrs(&[])?;
+                cx.arity(1, 1)?;
+                let x = self.value(cx, index, 0)?;
+                self.define(cx, OpSpec::Activation(Activation::Relu), vec![x.id], x.shape, x.flat, false)
+            }
+            "Clip" => self.clip(cx, index),
+            "Add" => self.add(cx, index),
+            "GlobalAveragePool" => {
+                cx.check_attrs(&[])?;
+                cx.arity(1, 1)?;
+                let x = self.spatial(cx, index, 0)?;
+                let shape = Shape4::new(x.shape.n, 1, 1, x.shape.c);
+                self.define(cx, OpSpec::GlobalAvgPool, vec![x.id], shape, false, false)
+            }
+            "MaxPool" | "AveragePool" => self.pool(cx, index),
+            "Flatten" => self.flatten(cx, index),
+            "Reshape" => self.reshape(cx, index),
+            "Gemm" => self.gemm(cx, index),
+            "MatMul" => self.matmul(cx, index),
+            "Concat" => self.concat(cx, index),
+            "Identity" => {
+                cx.check_attrs(&[])?;
+                cx.arity(1, 1)?;
+                let name = cx.input_name(0).ok_or_else(|| cx.err("input 0 is missing"))?;
+                let entry = self.lookup(cx, index, name)?;
+                self.alias(cx, entry, false)
+            }
+            "Dropout" => self.dropout(cx, index),
+            "Constant" => {
+                cx.check_attrs(&["value"])?;
+                cx.arity(0, 0)?;
+                let t = cx
+                    .attr("value", AttributeType::Tensor)?
+                    .and_then(|a| a.t.as_ref())
+                    .ok_or_else(|| cx.err("only Constant with a tensor `value` attribute is supported"))?;
+                self.alias(cx, Entry::Const(t), false)
+            }
+            _ => Err(self.unsupported(cx)),
+        }
+    }
+
+    fn unsupported(&self, cx: &Cx<'a>) -> OnnxError {
+        let domain = match cx.node.domain() {
+            "" => "ai.onnx",
+            d => d,
+        };
+        OnnxError::UnsupportedOp {
+            node: cx.name.clone(),
+            op_type: cx.op.to_string(),
+            domain: domain.to_string(),
+        }
+    }
+
+    /// Padding from `auto_pad` / `pads`: the IR's spec and the pixels it resolves to here.
+    fn padding(
+        cx: &Cx<'a>,
+        x: &Value,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        dilation: (usize, usize),
+    ) -> Result<(PadSpec, Padding2d)> {
+        let auto_pad = cx.attr_string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
+        let pads = cx.attr_ints("pads")?;
+        let mode = match auto_pad.as_str() {
+            "NOTSET" => {
+                let p = match pads {
+                    None => Padding2d::ZERO,
+                    Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => Padding2d {
+                        top: to_usize(t),
+                        left: to_usize(l),
+                        bottom: to_usize(b),
+                        right: to_usize(r),
+                    },
+                    Some(p) => {
+                        return Err(cx.err(format!(
+                            "attribute pads = {p:?} must be 4 values ≥ 0 [top, left, bottom, right]"
+                        )));
+                    }
+                };
+                return Ok((PadSpec::Explicit(p), p));
+            }
+            "VALID" => PadMode::Valid,
+            "SAME_UPPER" => PadMode::SameUpper,
+            "SAME_LOWER" => PadMode::SameLower,
+            other => return Err(cx.err(format!("attribute auto_pad = {other:?} is not supported"))),
+        };
+        if let Some(p) = pads
+            && p.iter().any(|&v| v != 0)
+        {
+            return Err(
+                cx.err(format!("attribute pads = {p:?} cannot be combined with auto_pad = {auto_pad}"))
+            );
+        }
+        let p = Padding2d::for_mode(
+            mode, x.shape.h, x.shape.w, kernel.0, kernel.1, stride.0, stride.1, dilation.0, dilation.1,
+        )
+        .map_err(|e| cx.err(format!("auto_pad = {auto_pad}: {e}")))?;
+        Ok((PadSpec::Auto(mode), p))
+    }
+
+    /// Output height and width of a window op.
+    fn out_extent(
+        cx: &Cx<'a>,
+        x: &Value,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        dilation: (usize, usize),
+        p: Padding2d,
+    ) -> Result<(usize, usize)> {
+        let h = conv_out_extent("height", x.shape.h, kernel.0, stride.0, dilation.0, p.top, p.bottom);
+        let w = conv_out_extent("width", x.shape.w, kernel.1, stride.1, dilation.1, p.left, p.right);
+        match (h, w) {
+            (Ok(h), Ok(w)) => Ok((h, w)),
+            (Err(e), _) | (_, Err(e)) => Err(cx.err(format!("on input {}: {e}", x.shape))),
+        }
+    }
+
+    fn conv(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"])?;
+        cx.arity(2, 3)?;
+        let x = self.spatial(cx, index, 0)?;
+        let (w_name, w) = self.required_constant(cx, index, 1)?;
+        let dims = Self::dims(cx, w_name, w)?;
+        let [m, cig, kh, kw] = dims[..] else {
+            return Err(cx.tensor_err(
+                w_name,
+                TensorIssue::Invalid(format!("weight shape {dims:?} is not 4-D [M, C/group, kH, kW]")),
+            ));
+        };
+        if [m, cig, kh, kw].contains(&0) {
+            return Err(cx.tensor_err(w_name, TensorIssue::Invalid(format!("weight shape {dims:?} has a 0"))));
+        }
+        let c = x.shape.c;
+        let group = cx.attr_int("group", 1)?;
+        if group < 1 {
+            return Err(cx.err(format!("attribute group = {group} must be at least 1")));
+        }
+        let groups = to_usize(group);
+        if c % groups != 0 {
+            return Err(cx.err(format!("attribute group = {group} does not divide {c} input channels")));
+        }
+        if m % groups != 0 {
+            return Err(cx.err(format!("attribute group = {group} does not divide {m} output channels")));
+        }
+        if cig != c / groups {
+            return Err(cx.err(format!(
+                "weight {w_name:?} has {cig} input channels per group, but the input has {c} channels in \
+                 {groups} group(s)"
+            )));
+        }
+        if let Some(k) = cx.attr_pair("kernel_shape")?
+            && k != (kh, kw)
+        {
+            return Err(cx.err(format!(
+                "attribute kernel_shape = [{}, {}] disagrees with the weight's kernel {kh}x{kw}",
+                k.0, k.1
+            )));
+        }
+        let stride = cx.attr_pair("strides")?.unwrap_or((1, 1));
+        let dilation = cx.attr_pair("dilations")?.unwrap_or((1, 1));
+        let (padding, pads) = Self::padding(cx, &x, (kh, kw), stride, dilation)?;
+        let (oh, ow) = Self::out_extent(cx, &x, (kh, kw), stride, dilation, pads)?;
+
+        let oihw = Self::floats(cx, w_name, w, &[])?;
+        // OIHW [m][cig][kh][kw] → OHWI [m][kh][kw][cig].
+        let mut weights = Vec::with_capacity(oihw.len());
+        for o in 0..m {
+            for y in 0..kh {
+                for xx in 0..kw {
+                    for i in 0..cig {
+                        let src = ((o * cig + i) * kh + y) * kw + xx;
+                        weights.push(oihw.get(src).copied().unwrap_or(f32::NAN));
+                    }
+                }
+            }
+        }
+        let bias = match self.constant(cx, index, 2)? {
+            Some((name, t)) => Some(Self::floats(cx, name, t, &[&[m]])?),
+            None => None,
+        };
+        let spec = ConvSpec {
+            out_c: m,
+            kernel: (kh, kw),
+            stride,
+            dilation,
+            padding,
+            groups,
+            weights,
+            bias,
+            activation: Activation::None,
+        };
+        let shape = Shape4::new(x.shape.n, oh, ow, m);
+        self.define(cx, OpSpec::Conv(spec), vec![x.id], shape, false, false)
+    }
+
+    fn batch_norm(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["epsilon", "momentum", "training_mode"])?;
+        cx.arity(5, 5)?;
+        if cx.attr_flag("training_mode", false)? {
+            return Err(cx.err("attribute training_mode = 1 is not supported (inference only)"));
+        }
+        let epsilon = cx.attr_float("epsilon", 1e-5)?;
+        if !(epsilon.is_finite() && epsilon >= 0.0) {
+            return Err(cx.err(format!("attribute epsilon = {epsilon} must be finite and ≥ 0")));
+        }
+        let x = self.value(cx, index, 0)?;
+        let c = x.shape.c;
+        let mut params = Vec::with_capacity(4);
+        for i in 1..5 {
+            let (name, t) = self.required_constant(cx, index, i)?;
+            params.push(Self::floats(cx, name, t, &[&[c]])?);
+        }
+        let [scale, bias, mean, var] = <[Vec<f32>; 4]>::try_from(params)
+            .map_err(|_| cx.err("internal: expected 4 parameter tensors"))?;
+        let spec = BatchNormSpec { scale, bias, mean, var, epsilon };
+        self.define(cx, OpSpec::BatchNorm(spec), vec![x.id], x.shape, x.flat, false)
+    }
+
+    fn clip(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        let (min, max) = if self.opset >= 11 {
+            cx.check_attrs(&[])?;
+            cx.arity(1, 3)?;
+            let bound = |i: usize, default: f32| -> Result<f32> {
+                match self.constant(cx, index, i)? {
+                    Some((name, t)) => Self::scalar(cx, name, t),
+                    None => Ok(default),
+                }
+            };
+            (bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?)
+        } else {
+            cx.check_attrs(&["min", "max"])?;
+            cx.arity(1, 1)?;
+            (cx.attr_float("min", f32::NEG_INFINITY)?, cx.attr_float("max", f32::INFINITY)?)
+        };
+        if min.is_nan() || max.is_nan() || min > max {
+            return Err(cx.err(format!("bounds min = {min}, max = {max} are not an interval")));
+        }
+        let act = match (min, max) {
+            (0.0, 6.0) => Activation::Relu6,
+            (0.0, f32::INFINITY) => Activation::Relu,
+            (f32::NEG_INFINITY, f32::INFINITY) => Activation::None,
+            (min, max) => Activation::Clamp { min, max },
+        };
+        let x = self.value(cx, index, 0)?;
+        self.define(cx, OpSpec::Activation(act), vec![x.id], x.shape, x.flat, false)
+    }
+
+    fn add(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&[])?;
+        cx.arity(2, 2)?;
+        let a = self.value(cx, index, 0)?;
+        let b = self.value(cx, index, 1)?;
+        if a.shape != b.shape || a.flat != b.flat {
+            return Err(cx.err(format!(
+                "inputs have shapes {:?} and {:?}; broadcasting is not supported",
+                onnx_dims(&a),
+                onnx_dims(&b)
+            )));
+        }
+        self.define(cx, OpSpec::Add(Activation::None), vec![a.id, b.id], a.shape, a.flat, false)
+    }
+
+    fn pool(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        let max = cx.op == "MaxPool";
+        if max {
+            cx.check_attrs(&[
+                "auto_pad",
+                "ceil_mode",
+                "dilations",
+                "kernel_shape",
+                "pads",
+                "storage_order",
+                "strides",
+            ])?;
+        } else {
+            cx.check_attrs(&[
+                "auto_pad",
+                "ceil_mode",
+                "count_include_pad",
+                "dilations",
+                "kernel_shape",
+                "pads",
+                "strides",
+            ])?;
+        }
+        cx.arity(1, 1)?;
+        let x = self.spatial(cx, index, 0)?;
+        if cx.attr_flag("ceil_mode", false)? {
+            return Err(cx.err("attribute ceil_mode = 1 is not supported"));
+        }
+        if let Some(d) = cx.attr_ints("dilations")?
+            && d.iter().any(|&v| v != 1)
+        {
+            return Err(cx.err(format!("attribute dilations = {d:?} is not supported (only 1)")));
+        }
+        let kernel =
+            cx.attr_pair("kernel_shape")?.ok_or_else(|| cx.err("attribute kernel_shape is missing"))?;
+        let stride = cx.attr_pair("strides")?.unwrap_or((1, 1));
+        let (padding, pads) = Self::padding(cx, &x, kernel, stride, (1, 1))?;
+        if pads.top >= kernel.0 || pads.bottom >= kernel.0 || pads.left >= kernel.1 || pads.right >= kernel.1
+        {
+            return Err(cx.err(format!(
+                "padding {pads:?} is not smaller than the {}x{} window: a window could lie wholly in the padding",
+                kernel.0, kernel.1
+            )));
+        }
+        let (oh, ow) = Self::out_extent(cx, &x, kernel, stride, (1, 1), pads)?;
+        let kind = if max {
+            PoolKind::Max
+        } else {
+            PoolKind::Avg { count_include_pad: cx.attr_flag("count_include_pad", false)? }
+        };
+        let spec = PoolSpec { kind, kernel, stride, padding };
+        let shape = Shape4::new(x.shape.n, oh, ow, x.shape.c);
+        self.define(cx, OpSpec::Pool(spec), vec![x.id], shape, false, false)
+    }
+
+    /// Flattens `x` to `[N, C·H·W]`: a Flatten node for 4-D values, an alias for flat ones.
+    fn flatten_to_2d(&mut self, cx: &Cx<'a>, x: Value) -> Result<()> {
+        if x.flat {
+            return self.alias(cx, Entry::Value(x), false);
+        }
+        let s = x.shape;
+        let features =
+            s.c.checked_mul(s.h)
+                .and_then(|f| f.checked_mul(s.w))
+                .ok_or_else(|| cx.err(format!("the feature count of {s} overflows")))?;
+        self.define(cx, OpSpec::Flatten, vec![x.id], Shape4::new(s.n, 1, 1, features), true, false)
+    }
+
+    fn flatten(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["axis"])?;
+        cx.arity(1, 1)?;
+        let x = self.value(cx, index, 0)?;
+        let rank: i64 = if x.flat { 2 } else { 4 };
+        let axis = cx.attr_int("axis", 1)?;
+        let normalized = if axis < 0 { axis + rank } else { axis };
+        if normalized != 1 {
+            return Err(cx.err(format!(
+                "attribute axis = {axis} on a {rank}-D input is not supported (only axis 1: [N, C·H·W])"
+            )));
+        }
+        self.flatten_to_2d(cx, x)
+    }
+
+    fn reshape(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["allowzero"])?;
+        cx.arity(2, 2)?;
+        let allow_zero = cx.attr_flag("allowzero", false)?;
+        let x = self.value(cx, index, 0)?;
+        let (s_name, s) = self.required_constant(cx, index, 1)?;
+        let target = tensor::read_i64(s).map_err(|e| cx.tensor_err(s_name, e))?;
+        if Self::dims(cx, s_name, s)?.len() != 1 {
+            return Err(cx.tensor_err(s_name, TensorIssue::Invalid("the shape tensor must be 1-D".into())));
+        }
+        let unsupported = || {
+            cx.err(format!(
+                "reshape of {:?} to {target:?} is not supported: only to 2-D [N, C·H·W] (e.g. [N, -1])",
+                onnx_dims(&x)
+            ))
+        };
+        let [d0, d1] = target[..] else { return Err(unsupported()) };
+        let in_dims = onnx_dims(&x);
+        let total = in_dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(unsupported)?;
+        let n = x.shape.n;
+        // Resolve 0 (copy the input's dim) and -1 (infer), as ONNX Reshape does.
+        let resolve = |i: usize, d: i64| -> Option<usize> {
+            match d {
+                0 if !allow_zero => in_dims.get(i).copied(),
+                d if d > 0 => usize::try_from(d).ok(),
+                _ => None,
+            }
+        };
+        let (r0, r1) = match (d0, d1) {
+            (-1, -1) => return Err(unsupported()),
+            (-1, d1) => {
+                let r1 = resolve(1, d1).filter(|&v| v > 0 && total % v == 0).ok_or_else(unsupported)?;
+                (total / r1, r1)
+            }
+            (d0, -1) => {
+                let r0 = resolve(0, d0).filter(|&v| v > 0 && total % v == 0).ok_or_else(unsupported)?;
+                (r0, total / r0)
+            }
+            (d0, d1) => (resolve(0, d0).ok_or_else(unsupported)?, resolve(1, d1).ok_or_else(unsupported)?),
+        };
+        if r0 != n || r0.checked_mul(r1) != Some(total) {
+            return Err(unsupported());
+        }
+        self.flatten_to_2d(cx, x)
+    }
+
+    /// A flat (2-D) activation input for Gemm / MatMul.
+    fn flat_input(&self, cx: &Cx<'a>, index: usize) -> Result<Value> {
+        let a = self.value(cx, index, 0)?;
+        if !a.flat {
+            return Err(cx.err(format!(
+                "input A is 4-D {:?}; only a 2-D [N, features] input (after Flatten) is supported",
+                onnx_dims(&a)
+            )));
+        }
+        Ok(a)
+    }
+
+    /// Dense weights `[out][in]` from a constant `[in, out]` (`transposed == false`) or
+    /// `[out, in]` matrix.
+    fn dense_weights(
+        cx: &Cx<'a>,
+        name: &str,
+        t: &TensorProto,
+        in_features: usize,
+        transposed: bool,
+    ) -> Result<(usize, Vec<f32>)> {
+        let dims = Self::dims(cx, name, t)?;
+        let (k, out) = match (&dims[..], transposed) {
+            (&[k, out], false) | (&[out, k], true) => (k, out),
+            _ => {
+                return Err(
+                    cx.tensor_err(name, TensorIssue::Invalid(format!("has shape {dims:?}; expected 2-D")))
+                );
+            }
+        };
+        if k != in_features || out == 0 {
+            return Err(cx.err(format!(
+                "weight {name:?} of shape {dims:?} does not fit {in_features} input features"
+            )));
+        }
+        let data = Self::floats(cx, name, t, &[])?;
+        let weights = if transposed {
+            data
+        } else {
+            let mut w = Vec::with_capacity(data.len());
+            for o in 0..out {
+                for i in 0..k {
+                    w.push(data.get(i * out + o).copied().unwrap_or(f32::NAN));
+                }
+            }
+            w
+        };
+        Ok((out, weights))
+    }
+
+    fn gemm(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["alpha", "beta", "transA", "transB"])?;
+        cx.arity(2, 3)?;
+        let alpha = cx.attr_float("alpha", 1.0)?;
+        let beta = cx.attr_float("beta", 1.0)?;
+        if alpha != 1.0 {
+            return Err(cx.err(format!("attribute alpha = {alpha} is not supported (only 1)")));
+        }
+        if cx.attr_flag("transA", false)? {
+            return Err(cx.err("attribute transA = 1 is not supported"));
+        }
+        let trans_b = cx.attr_flag("transB", false)?;
+        let a = self.flat_input(cx, index)?;
+        let (b_name, b) = self.required_constant(cx, index, 1)?;
+        let (out, weights) = Self::dense_weights(cx, b_name, b, a.shape.c, trans_b)?;
+        let bias = match self.constant(cx, index, 2)? {
+            None => None,
+            Some((c_name, c)) => {
+                if beta != 1.0 {
+                    return Err(cx.err(format!("attribute beta = {beta} is not supported (only 1)")));
+                }
+                Some(Self::floats(cx, c_name, c, &[&[out], &[1, out]])?)
+            }
+        };
+        let spec = DenseSpec { out_features: out, weights, bias, activation: Activation::None };
+        self.define(cx, OpSpec::Dense(spec), vec![a.id], Shape4::new(a.shape.n, 1, 1, out), true, false)
+    }
+
+    fn matmul(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&[])?;
+        cx.arity(2, 2)?;
+        let a = self.flat_input(cx, index)?;
+        let (b_name, b) = self.required_constant(cx, index, 1)?;
+        let (out, weights) = Self::dense_weights(cx, b_name, b, a.shape.c, false)?;
+        let spec = DenseSpec { out_features: out, weights, bias: None, activation: Activation::None };
+        self.define(cx, OpSpec::Dense(spec), vec![a.id], Shape4::new(a.shape.n, 1, 1, out), true, false)
+    }
+
+    fn concat(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["axis"])?;
+        cx.arity(1, usize::MAX)?;
+        let mut values = Vec::with_capacity(cx.node.input.len());
+        for i in 0..cx.node.input.len() {
+            values.push(self.value(cx, index, i)?);
+        }
+        let Some(&first) = values.first() else { return Err(cx.err("has no inputs")) };
+        let rank: i64 = if first.flat { 2 } else { 4 };
+        let axis = match cx.attr("axis", AttributeType::Int)? {
+            Some(a) => a.i.ok_or_else(|| cx.err("attribute axis has no integer value"))?,
+            None => return Err(cx.err("attribute axis is missing")),
+        };
+        let normalized = if axis < 0 { axis + rank } else { axis };
+        if normalized != 1 {
+            return Err(cx.err(format!(
+                "attribute axis = {axis} on {rank}-D inputs is not supported (only axis 1, channels)"
+            )));
+        }
+        let mut channels = 0usize;
+        for v in &values {
+            let same = v.flat == first.flat
+                && (v.shape.n, v.shape.h, v.shape.w) == (first.shape.n, first.shape.h, first.shape.w);
+            if !same {
+                return Err(cx.err(format!(
+                    "inputs of shapes {:?} and {:?} differ outside the channel axis",
+                    onnx_dims(&first),
+                    onnx_dims(v)
+                )));
+            }
+            channels =
+                channels.checked_add(v.shape.c).ok_or_else(|| cx.err("the channel count overflows"))?;
+        }
+        if values.len() == 1 {
+            return self.alias(cx, Entry::Value(first), false);
+        }
+        let shape = Shape4 { c: channels, ..first.shape };
+        let ids = values.iter().map(|v| v.id).collect();
+        self.define(cx, OpSpec::Concat, ids, shape, first.flat, false)
+    }
+
+    fn dropout(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["ratio", "seed"])?;
+        cx.arity(1, 3)?;
+        let x = self.value(cx, index, 0)?;
+        if let Some((name, t)) = self.constant(cx, index, 2)? {
+            let training = tensor::read_bool(t).map_err(|e| cx.tensor_err(name, e))?;
+            if training.iter().any(|&b| b) {
+                return Err(cx.err("training_mode = true is not supported (inference only)"));
+            }
+        }
+        // The optional mask output is left undefined: a node reading it gets an error.
+        self.alias(cx, Entry::Value(x), true)
+    }
+
+    fn finish(self, graph: &GraphProto) -> Result<Model> {
+        let [output] = &graph.output[..] else {
+            return Err(OnnxError::Graph {
+                reason: format!("has {} outputs; sepconv models have exactly one", graph.output.len()),
+            });
+        };
+        let name = output.name();
+        let out_err = |reason: String| OnnxError::Output { name: name.to_string(), reason };
+        let value = match self.entries.get(name) {
+            Some(Entry::Value(v)) => *v,
+            Some(Entry::Const(_)) => {
+                return Err(out_err("is a constant, not computed from the input".into()));
+            }
+            None => return Err(out_err("is not produced by any node".into())),
+        };
+        check_declared(output, &value).map_err(out_err)?;
+        let model_name = match graph.name() {
+            "" => "onnx".to_string(),
+            n => n.to_string(),
+        };
+        Ok(Model {
+            name: model_name,
+            value_names: self.value_names,
+            input: self.input,
+            input_shape: self.input_shape,
+            layout: Layout::Nchw,
+            output: value.id,
+            nodes: self.nodes,
+        })
+    }
+}
+
+/// The graph input's NHWC shape from its static NCHW float type.
+fn input_shape(input: &ValueInfoProto) -> Result<Shape4> {
+    let err = |reason: String| OnnxError::Input { name: input.name().to_string(), reason };
+    let Some(TypeValue::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Err(err("is not a tensor".into()));
+    };
+    let code = t.elem_type.unwrap_or(0);
+    if code != DataType::Float as i32 {
+        return Err(err(format!(
+            "element type {} is not supported; expected FLOAT",
+            tensor::type_name(code)
+        )));
+    }
+    let shape =
+        t.shape.as_ref().ok_or_else(|| err("has no shape; sepconv needs a static NCHW shape".into()))?;
+    if shape.dim.len() != 4 {
+        return Err(err(format!("has rank {}; sepconv needs a 4-D NCHW input", shape.dim.len())));
+    }
+    let mut dims = [0usize; 4];
+    for (i, (d, slot)) in shape.dim.iter().zip(dims.iter_mut()).enumerate() {
+        *slot = match &d.value {
+            Some(DimValue::DimValue(v)) if *v > 0 => to_usize(*v),
+            Some(DimValue::DimValue(v)) => {
+                return Err(err(format!(
+                    "dimension {i} is {v}; sepconv needs a static shape of positive sizes"
+                )));
+            }
+            Some(DimValue::DimParam(p)) => {
+                return Err(err(format!(
+                    "dimension {i} is symbolic ({p:?}); sepconv needs a static shape (fix it before export)"
+                )));
+            }
+            None => return Err(err(format!("dimension {i} has no size; sepconv needs a static shape"))),
+        };
+    }
+    let [n, c, h, w] = dims;
+    Ok(Shape4::from_nchw_dims(n, c, h, w))
+}
+
+/// Checks the graph output's declared element type and static dims against the computed value.
+fn check_declared(output: &ValueInfoProto, value: &Value) -> std::result::Result<(), String> {
+    let Some(TypeValue::TensorType(t)) = output.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Ok(());
+    };
+    if let Some(code) = t.elem_type
+        && code != DataType::Float as i32
+    {
+        return Err(format!("element type {} is declared; sepconv computes FLOAT", tensor::type_name(code)));
+    }
+    let Some(shape) = &t.shape else { return Ok(()) };
+    let computed = onnx_dims(value);
+    let agrees = shape.dim.len() == computed.len()
+        && shape.dim.iter().zip(&computed).all(|(d, &c)| match d.value {
+            Some(DimValue::DimValue(v)) => usize::try_from(v).is_ok_and(|v| v == c),
+            _ => true,
+        });
+    if agrees {
+        Ok(())
+    } else {
+        let declared: Vec<String> = shape
+            .dim
+            .iter()
+            .map(|d| match &d.value {
+                Some(DimValue::DimValue(v)) => v.to_string(),
+                Some(DimValue::DimParam(p)) => p.clone(),
+                None => "?".into(),
+            })
+            .collect();
+        Err(format!("is declared as [{}], but the graph computes {computed:?}", declared.join(", ")))
+    }
+}

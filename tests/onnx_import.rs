@@ -1,0 +1,952 @@
+//! ONNX importer tests, at the IR level (the graph runtime is tested elsewhere):
+//!
+//! - every fixture of `tests/fixtures/` (written by `make_fixtures.py` with ONNX Runtime's
+//!   outputs) is loaded and its IR checked: ops, shapes, attributes, and the OIHW → OHWI weight
+//!   conversion against the `NAME.weights.npy` the script saved;
+//! - a small NHWC interpreter (below, test-only) evaluates each imported [`Model`] with the
+//!   `sepconv::kernels::reference` kernels and plain loops, and its output must match ONNX
+//!   Runtime's within [`TOLERANCE`] (max abs diff, on outputs of magnitude ~1–10);
+//! - malformed or unsupported models must give the specific [`OnnxError`] variant, naming the
+//!   node or tensor, and never panic.
+
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use sepconv::graph::{
+    BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+};
+use sepconv::kernels::reference::{self, DenseShape, GlobalPoolShape};
+use sepconv::kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
+use sepconv::onnx::proto::tensor_proto::{DataLocation, DataType};
+use sepconv::onnx::proto::tensor_shape_proto::dimension::Value as DimValue;
+use sepconv::onnx::proto::type_proto::Value as TypeValue;
+use sepconv::onnx::proto::{self, ModelProto};
+use sepconv::onnx::{OnnxError, load_model, load_model_file};
+use sepconv::tensor::Shape4;
+
+/// Max abs difference allowed between the interpreter's output and ONNX Runtime's.
+const TOLERANCE: f32 = 1e-4;
+
+// -------------------------------------------------------------------------------------------
+// Fixtures and .npy
+// -------------------------------------------------------------------------------------------
+
+fn fixture(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file)
+}
+
+fn load(name: &str) -> Model {
+    load_model_file(&fixture(&format!("{name}.onnx"))).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(&format!("{name}.onnx"))).unwrap()
+}
+
+/// A float32 array from a `.npy` file.
+struct Npy {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// Minimal `.npy` reader: version 1.0, `<f4`, C order.
+fn read_npy(path: &Path) -> Npy {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}: not a .npy file", path.display());
+    assert_eq!((bytes[6], bytes[7]), (1, 0), "{}: only .npy version 1.0 is supported", path.display());
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+    assert!(header.contains("'descr': '<f4'"), "{}: not little-endian f32: {header}", path.display());
+    assert!(header.contains("'fortran_order': False"), "{}: not C order: {header}", path.display());
+    let shape_start = header.find("'shape': (").unwrap() + "'shape': (".len();
+    let shape_end = shape_start + header[shape_start..].find(')').unwrap();
+    let shape: Vec<usize> = header[shape_start..shape_end]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let body = &bytes[10 + header_len..];
+    let count: usize = shape.iter().product();
+    assert_eq!(body.len(), count * 4, "{}: data length", path.display());
+    let data = body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Npy { shape, data }
+}
+
+fn npy(name: &str, what: &str) -> Npy {
+    read_npy(&fixture(&format!("{name}.{what}.npy")))
+}
+
+// -------------------------------------------------------------------------------------------
+// Test-only NHWC interpreter
+// -------------------------------------------------------------------------------------------
+
+/// A value while interpreting: NHWC shape and data.
+#[derive(Clone)]
+struct Val {
+    shape: Shape4,
+    data: Vec<f32>,
+}
+
+fn nchw_to_nhwc(s: Shape4, nchw: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; nchw.len()];
+    for n in 0..s.n {
+        for c in 0..s.c {
+            for y in 0..s.h {
+                for x in 0..s.w {
+                    out[((n * s.h + y) * s.w + x) * s.c + c] = nchw[((n * s.c + c) * s.h + y) * s.w + x];
+                }
+            }
+        }
+    }
+    out
+}
+
+fn nhwc_to_nchw(s: Shape4, nhwc: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; nhwc.len()];
+    for n in 0..s.n {
+        for c in 0..s.c {
+            for y in 0..s.h {
+                for x in 0..s.w {
+                    out[((n * s.c + c) * s.h + y) * s.w + x] = nhwc[((n * s.h + y) * s.w + x) * s.c + c];
+                }
+            }
+        }
+    }
+    out
+}
+
+fn resolve_padding(
+    p: PadSpec,
+    s: Shape4,
+    k: (usize, usize),
+    st: (usize, usize),
+    d: (usize, usize),
+) -> Padding2d {
+    match p {
+        PadSpec::Explicit(p) => p,
+        PadSpec::Auto(mode) => Padding2d::for_mode(mode, s.h, s.w, k.0, k.1, st.0, st.1, d.0, d.1).unwrap(),
+    }
+}
+
+fn conv(x: &Val, spec: &ConvSpec) -> Val {
+    let s = x.shape;
+    let padding = resolve_padding(spec.padding, s, spec.kernel, spec.stride, spec.dilation);
+    let g = Conv2dGeometry {
+        batch: s.n,
+        in_h: s.h,
+        in_w: s.w,
+        in_c: s.c,
+        out_c: spec.out_c,
+        kernel_h: spec.kernel.0,
+        kernel_w: spec.kernel.1,
+        stride_h: spec.stride.0,
+        stride_w: spec.stride.1,
+        dilation_h: spec.dilation.0,
+        dilation_w: spec.dilation.1,
+        padding,
+        groups: spec.groups,
+    };
+    let d = g.validate().unwrap();
+    let mut data = vec![0.0; d.output_len];
+    reference::conv2d(&g, &x.data, &spec.weights, spec.bias.as_deref(), spec.activation, &mut data).unwrap();
+    Val { shape: Shape4::new(s.n, d.out_h, d.out_w, spec.out_c), data }
+}
+
+fn batch_norm(x: &Val, bn: &BatchNormSpec) -> Val {
+    let c = x.shape.c;
+    let data = x
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let ch = i % c;
+            let inv = 1.0 / (f64::from(bn.var[ch]) + f64::from(bn.epsilon)).sqrt();
+            ((f64::from(v) - f64::from(bn.mean[ch])) * inv * f64::from(bn.scale[ch]) + f64::from(bn.bias[ch]))
+                as f32
+        })
+        .collect();
+    Val { shape: x.shape, data }
+}
+
+fn pool(x: &Val, spec: &PoolSpec) -> Val {
+    let s = x.shape;
+    let (kh, kw) = spec.kernel;
+    let (sh, sw) = spec.stride;
+    let p = resolve_padding(spec.padding, s, spec.kernel, spec.stride, (1, 1));
+    let oh = (s.h + p.top + p.bottom - kh) / sh + 1;
+    let ow = (s.w + p.left + p.right - kw) / sw + 1;
+    let mut data = Vec::with_capacity(s.n * oh * ow * s.c);
+    for n in 0..s.n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for c in 0..s.c {
+                    let (mut max, mut sum, mut count) = (f32::NEG_INFINITY, 0.0f64, 0usize);
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let (py, px) = (oy * sh + ky, ox * sw + kx);
+                            if py < p.top || py >= p.top + s.h || px < p.left || px >= p.left + s.w {
+                                continue;
+                            }
+                            let v = x.data[((n * s.h + py - p.top) * s.w + px - p.left) * s.c + c];
+                            max = max.max(v);
+                            sum += f64::from(v);
+                            count += 1;
+                        }
+                    }
+                    data.push(match spec.kind {
+                        PoolKind::Max => max,
+                        PoolKind::Avg { count_include_pad: true } => (sum / (kh * kw) as f64) as f32,
+                        PoolKind::Avg { count_include_pad: false } => (sum / count as f64) as f32,
+                    });
+                }
+            }
+        }
+    }
+    Val { shape: Shape4::new(s.n, oh, ow, s.c), data }
+}
+
+/// Flatten in NCHW order: `N×H×W×C → N×1×1×(C·H·W)`.
+fn flatten(x: &Val) -> Val {
+    let s = x.shape;
+    let features = s.c * s.h * s.w;
+    let per_image = Shape4::new(1, s.h, s.w, s.c);
+    let mut data = Vec::with_capacity(x.data.len());
+    for n in 0..s.n {
+        data.extend(nhwc_to_nchw(per_image, &x.data[n * features..(n + 1) * features]));
+    }
+    Val { shape: Shape4::new(s.n, 1, 1, features), data }
+}
+
+fn dense(x: &Val, spec: &DenseSpec) -> Val {
+    let s = x.shape;
+    assert_eq!((s.h, s.w), (1, 1), "dense on a non-flat value {s}");
+    let shape = DenseShape { batch: s.n, in_features: s.c, out_features: spec.out_features };
+    let mut data = vec![0.0; s.n * spec.out_features];
+    reference::dense(&shape, &x.data, &spec.weights, spec.bias.as_deref(), spec.activation, &mut data)
+        .unwrap();
+    Val { shape: Shape4::new(s.n, 1, 1, spec.out_features), data }
+}
+
+fn concat(inputs: &[&Val]) -> Val {
+    let s0 = inputs[0].shape;
+    let c: usize = inputs.iter().map(|v| v.shape.c).sum();
+    let mut data = Vec::with_capacity(s0.n * s0.h * s0.w * c);
+    for px in 0..s0.n * s0.h * s0.w {
+        for v in inputs {
+            assert_eq!((v.shape.n, v.shape.h, v.shape.w), (s0.n, s0.h, s0.w));
+            data.extend_from_slice(&v.data[px * v.shape.c..(px + 1) * v.shape.c]);
+        }
+    }
+    Val { shape: Shape4 { c, ..s0 }, data }
+}
+
+/// Evaluates `model` on an NCHW input; returns the output value (NHWC).
+fn interpret(model: &Model, input: &Npy) -> Val {
+    assert_eq!(input.shape, model.input_shape.to_nchw_dims().to_vec(), "input shape");
+    let mut values: Vec<Option<Val>> = vec![None; model.value_names.len()];
+    values[model.input] =
+        Some(Val { shape: model.input_shape, data: nchw_to_nhwc(model.input_shape, &input.data) });
+    for node in &model.nodes {
+        let get =
+            |id: ValueId| values[id].as_ref().unwrap_or_else(|| panic!("{}: value {id} unset", node.name));
+        let x = get(node.inputs[0]);
+        let out = match &node.op {
+            OpSpec::Conv(spec) => conv(x, spec),
+            OpSpec::BatchNorm(bn) => batch_norm(x, bn),
+            OpSpec::Activation(act) => {
+                let mut y = x.clone();
+                reference::activation_in_place(*act, &mut y.data).unwrap();
+                y
+            }
+            OpSpec::Add(act) => {
+                let b = get(node.inputs[1]);
+                assert_eq!(x.shape, b.shape, "{}: add shapes", node.name);
+                let mut data = vec![0.0; x.data.len()];
+                reference::add(&x.data, &b.data, *act, &mut data).unwrap();
+                Val { shape: x.shape, data }
+            }
+            OpSpec::GlobalAvgPool => {
+                let s = x.shape;
+                let mut data = vec![0.0; s.n * s.c];
+                let shape = GlobalPoolShape { batch: s.n, pixels: s.h * s.w, channels: s.c };
+                reference::global_avg_pool(&shape, &x.data, &mut data).unwrap();
+                Val { shape: Shape4::new(s.n, 1, 1, s.c), data }
+            }
+            OpSpec::Pool(spec) => pool(x, spec),
+            OpSpec::Flatten => flatten(x),
+            OpSpec::Dense(spec) => dense(x, spec),
+            OpSpec::Concat => {
+                let inputs: Vec<&Val> = node.inputs.iter().map(|&id| get(id)).collect();
+                concat(&inputs)
+            }
+        };
+        assert!(values[node.output].is_none(), "{}: value {} defined twice", node.name, node.output);
+        values[node.output] = Some(out);
+    }
+    values[model.output].take().expect("output value not computed")
+}
+
+/// Loads fixture `name`, runs it on its input and compares with ONNX Runtime's output.
+fn check_against_ort(name: &str) {
+    let model = load(name);
+    let expected = npy(name, "output");
+    let out = interpret(&model, &npy(name, "input"));
+    let actual = match expected.shape[..] {
+        [n, c, h, w] => {
+            assert_eq!(out.shape, Shape4::from_nchw_dims(n, c, h, w), "{name}: output shape");
+            nhwc_to_nchw(out.shape, &out.data)
+        }
+        [n, f] => {
+            assert_eq!(out.shape, Shape4::new(n, 1, 1, f), "{name}: output shape");
+            out.data
+        }
+        _ => panic!("{name}: unexpected output rank {:?}", expected.shape),
+    };
+    assert_eq!(actual.len(), expected.data.len());
+    let max_diff = actual.iter().zip(&expected.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let max_mag = expected.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(max_mag > 0.1, "{name}: ORT output is suspiciously small ({max_mag})");
+    eprintln!("{name}: max diff {max_diff:e}, max |y| {max_mag}");
+    assert!(
+        max_diff <= TOLERANCE,
+        "{name}: max |sepconv - ORT| = {max_diff} > {TOLERANCE} (max |y| {max_mag})"
+    );
+}
+
+// -------------------------------------------------------------------------------------------
+// IR helpers
+// -------------------------------------------------------------------------------------------
+
+fn ops(model: &Model) -> Vec<&'static str> {
+    model
+        .nodes
+        .iter()
+        .map(|n| match &n.op {
+            OpSpec::Conv(_) => "Conv",
+            OpSpec::BatchNorm(_) => "BatchNorm",
+            OpSpec::Activation(_) => "Activation",
+            OpSpec::Add(_) => "Add",
+            OpSpec::GlobalAvgPool => "GlobalAvgPool",
+            OpSpec::Pool(_) => "Pool",
+            OpSpec::Flatten => "Flatten",
+            OpSpec::Dense(_) => "Dense",
+            OpSpec::Concat => "Concat",
+        })
+        .collect()
+}
+
+fn conv_spec(model: &Model, i: usize) -> &ConvSpec {
+    match &model.nodes[i].op {
+        OpSpec::Conv(c) => c,
+        other => panic!("node {i} is {other:?}, not a Conv"),
+    }
+}
+
+fn activation(model: &Model, i: usize) -> Activation {
+    match &model.nodes[i].op {
+        OpSpec::Activation(a) => *a,
+        other => panic!("node {i} is {other:?}, not an activation"),
+    }
+}
+
+/// Every OHWI weight of `spec` equals the OIHW weight the fixture script saved for it.
+fn assert_ohwi_matches(spec: &ConvSpec, name: &str) {
+    let oihw = npy(name, "weights");
+    let [o, i, kh, kw] = oihw.shape[..] else { panic!("{name}: weights rank") };
+    assert_eq!((o, spec.kernel), (spec.out_c, (kh, kw)));
+    assert_eq!(spec.weights.len(), oihw.data.len());
+    for oc in 0..o {
+        for y in 0..kh {
+            for x in 0..kw {
+                for ic in 0..i {
+                    assert_eq!(
+                        spec.weights[((oc * kh + y) * kw + x) * i + ic],
+                        oihw.data[((oc * i + ic) * kh + y) * kw + x],
+                        "{name}: weight [o {oc}][y {y}][x {x}][i {ic}]"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_common(model: &Model, input: Shape4) {
+    assert_eq!(model.layout, Layout::Nchw);
+    assert_eq!(model.input, 0);
+    assert_eq!(model.value_names[0], "input");
+    assert_eq!(model.input_shape, input);
+    // Values numbered in definition order: node k defines value k + 1, reading earlier values.
+    for (k, node) in model.nodes.iter().enumerate() {
+        assert_eq!(node.output, k + 1, "{}", node.name);
+        assert!(node.inputs.iter().all(|&i| i <= k), "{}", node.name);
+    }
+    assert_eq!(model.value_names.len(), model.nodes.len() + 1);
+    assert_eq!(model.output, model.nodes.len());
+}
+
+// -------------------------------------------------------------------------------------------
+// Fixtures: IR and numbers
+// -------------------------------------------------------------------------------------------
+
+#[test]
+fn dw_same_ir() {
+    let m = load("dw_same");
+    check_common(&m, Shape4::new(1, 9, 9, 8));
+    assert_eq!(ops(&m), ["Conv"]);
+    let c = conv_spec(&m, 0);
+    assert_eq!(m.nodes[0].name, "dw");
+    assert_eq!((c.out_c, c.groups, c.kernel, c.stride, c.dilation), (8, 8, (3, 3), (2, 2), (1, 1)));
+    assert_eq!(c.padding, PadSpec::Auto(PadMode::SameUpper));
+    assert_eq!(c.bias.as_ref().map(Vec::len), Some(8));
+    assert_eq!(c.activation, Activation::None);
+    assert_ohwi_matches(c, "dw_same");
+    check_against_ort("dw_same");
+}
+
+#[test]
+fn grouped_ir() {
+    let m = load("grouped");
+    check_common(&m, Shape4::new(1, 7, 8, 8));
+    assert_eq!(ops(&m), ["Conv"]);
+    let c = conv_spec(&m, 0);
+    assert_eq!((c.out_c, c.groups, c.kernel, c.stride, c.dilation), (12, 4, (3, 3), (1, 1), (1, 2)));
+    assert_eq!(c.padding, PadSpec::Explicit(Padding2d { top: 1, left: 0, bottom: 2, right: 1 }));
+    assert_eq!(c.weights.len(), 12 * 3 * 3 * 2);
+    assert_ohwi_matches(c, "grouped"); // weights stored as float_data, not raw_data
+    check_against_ort("grouped");
+}
+
+#[test]
+fn pw_clip_ir() {
+    let m = load("pw_clip");
+    check_common(&m, Shape4::new(1, 5, 5, 16));
+    assert_eq!(ops(&m), ["Conv", "Activation"]);
+    let c = conv_spec(&m, 0);
+    assert_eq!((c.out_c, c.groups, c.kernel), (24, 1, (1, 1)));
+    assert_eq!(c.padding, PadSpec::Explicit(Padding2d::ZERO));
+    assert_eq!(activation(&m, 1), Activation::Relu6);
+    assert_ohwi_matches(c, "pw_clip");
+    check_against_ort("pw_clip");
+}
+
+#[test]
+fn ir_block_ir() {
+    let m = load("ir_block");
+    check_common(&m, Shape4::new(1, 8, 8, 8));
+    assert_eq!(
+        ops(&m),
+        ["Conv", "BatchNorm", "Activation", "Conv", "BatchNorm", "Activation", "Conv", "BatchNorm", "Add"]
+    );
+    assert_eq!((conv_spec(&m, 0).out_c, conv_spec(&m, 0).groups), (24, 1));
+    let dw = conv_spec(&m, 3);
+    assert_eq!((dw.out_c, dw.groups, dw.weights.len()), (24, 24, 24 * 9));
+    assert_eq!(dw.padding, PadSpec::Explicit(Padding2d::uniform(1)));
+    assert_eq!(conv_spec(&m, 6).out_c, 8);
+    let OpSpec::BatchNorm(bn) = &m.nodes[1].op else { panic!() };
+    assert_eq!(
+        (bn.scale.len(), bn.bias.len(), bn.mean.len(), bn.var.len(), bn.epsilon),
+        (24, 24, 24, 24, 1e-5)
+    );
+    assert!(bn.var.iter().all(|&v| v > 0.0));
+    assert_eq!(m.nodes[8].op, OpSpec::Add(Activation::None));
+    assert_eq!(m.nodes[8].inputs, [0, 8]); // the block input and the projection's BN
+    check_against_ort("ir_block");
+}
+
+#[test]
+fn mobilenet_tiny_ir() {
+    let m = load("mobilenet_tiny");
+    check_common(&m, Shape4::new(1, 32, 32, 3));
+    assert_eq!(m.name, "mobilenet_tiny");
+    let o = ops(&m);
+    assert_eq!(o.iter().filter(|&&op| op == "Conv").count(), 1 + 3 + 3 + 1);
+    assert_eq!(o.iter().filter(|&&op| op == "BatchNorm").count(), 1 + 3 + 3 + 1);
+    assert_eq!(o.iter().filter(|&&op| op == "Add").count(), 1);
+    assert_eq!(o[o.len() - 3..], ["GlobalAvgPool", "Flatten", "Dense"]);
+    let stem = conv_spec(&m, 0);
+    assert_eq!((stem.out_c, stem.stride, stem.bias.is_none()), (16, (2, 2), true));
+    assert_eq!(stem.padding, PadSpec::Explicit(Padding2d::uniform(1)));
+    assert_ohwi_matches(stem, "mobilenet_tiny");
+    let OpSpec::BatchNorm(bn) = &m.nodes[1].op else { panic!() };
+    assert_eq!(bn.epsilon, 1e-3);
+    // The second block's depthwise conv has stride 2.
+    let strided: Vec<_> = m
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            OpSpec::Conv(c) if c.stride == (2, 2) => Some(c.groups),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(strided, [1, 64]);
+    let OpSpec::Dense(fc) = &m.nodes.last().unwrap().op else { panic!() };
+    assert_eq!((fc.out_features, fc.weights.len(), fc.bias.as_ref().map(Vec::len)), (10, 640, Some(10)));
+    assert_eq!(m.nodes.last().unwrap().name, "fc");
+    check_against_ort("mobilenet_tiny");
+}
+
+#[test]
+fn maxpool_ir() {
+    let m = load("maxpool");
+    check_common(&m, Shape4::new(1, 9, 9, 4));
+    assert_eq!(ops(&m), ["Conv", "Pool"]);
+    let OpSpec::Pool(p) = &m.nodes[1].op else { panic!() };
+    let padding = PadSpec::Explicit(Padding2d { top: 1, left: 0, bottom: 1, right: 2 });
+    assert_eq!(*p, PoolSpec { kind: PoolKind::Max, kernel: (3, 3), stride: (2, 2), padding });
+    check_against_ort("maxpool");
+}
+
+#[test]
+fn avgpool_ir() {
+    for (name, include) in [("avgpool_excl_pad", false), ("avgpool_incl_pad", true)] {
+        let m = load(name);
+        check_common(&m, Shape4::new(1, 8, 7, 5));
+        assert_eq!(ops(&m), ["Pool"]);
+        let OpSpec::Pool(p) = &m.nodes[0].op else { panic!() };
+        assert_eq!(p.kind, PoolKind::Avg { count_include_pad: include }, "{name}");
+        assert_eq!(
+            (p.kernel, p.stride, p.padding),
+            ((3, 3), (2, 2), PadSpec::Explicit(Padding2d::uniform(1)))
+        );
+        check_against_ort(name);
+    }
+    // The two differ at the borders, so the comparison above tells the flags apart.
+    let (a, b) = (npy("avgpool_excl_pad", "output"), npy("avgpool_incl_pad", "output"));
+    assert_ne!(a.data, b.data);
+}
+
+#[test]
+fn concat_ir() {
+    let m = load("concat");
+    check_common(&m, Shape4::new(1, 6, 5, 4));
+    assert_eq!(ops(&m), ["Conv", "Activation", "Conv", "Concat"]);
+    assert_eq!(activation(&m, 1), Activation::Relu);
+    assert_eq!(m.nodes[3].inputs, [2, 0, 3]);
+    check_against_ort("concat");
+}
+
+#[test]
+fn matmul_ir() {
+    let m = load("matmul");
+    check_common(&m, Shape4::new(1, 3, 4, 2));
+    assert_eq!(ops(&m), ["Conv", "Flatten", "Dense"]);
+    let OpSpec::Dense(d) = &m.nodes[2].op else { panic!() };
+    assert_eq!((d.out_features, d.weights.len(), d.bias.is_none()), (7, 7 * 36, true));
+    check_against_ort("matmul");
+}
+
+#[test]
+fn reshape_ir() {
+    let m = load("reshape");
+    check_common(&m, Shape4::new(1, 4, 4, 3));
+    assert_eq!(ops(&m), ["Conv", "Flatten", "Dense"]);
+    let OpSpec::Dense(d) = &m.nodes[2].op else { panic!() };
+    assert_eq!((d.out_features, d.weights.len(), d.bias.as_ref().map(Vec::len)), (5, 5 * 16, Some(5)));
+    check_against_ort("reshape");
+}
+
+#[test]
+fn clip_inputs_opset11_ir() {
+    let m = load("clip_inputs_opset11");
+    check_common(&m, Shape4::new(1, 4, 4, 3));
+    assert_eq!(ops(&m), ["Conv", "Activation", "Conv", "Activation", "Activation"]);
+    assert_eq!(activation(&m, 1), Activation::Clamp { min: -1.0, max: 2.5 });
+    assert_eq!(activation(&m, 3), Activation::Relu);
+    assert_eq!(activation(&m, 4), Activation::Clamp { min: f32::NEG_INFINITY, max: 1.5 });
+    check_against_ort("clip_inputs_opset11");
+}
+
+#[test]
+fn clip_attrs_opset10_is_refused() {
+    let err = load_model_file(&fixture("clip_attrs_opset10.onnx")).unwrap_err();
+    assert!(matches!(err, OnnxError::UnsupportedOpset { version: 10 }), "{err:?}");
+    assert!(err.to_string().contains("opset 10"), "{err}");
+}
+
+// -------------------------------------------------------------------------------------------
+// Bad inputs
+// -------------------------------------------------------------------------------------------
+
+fn decode(name: &str) -> ModelProto {
+    ModelProto::decode(fixture_bytes(name).as_slice()).unwrap()
+}
+
+fn import(m: &ModelProto) -> Result<Model, OnnxError> {
+    load_model(&m.encode_to_vec())
+}
+
+fn graph(m: &mut ModelProto) -> &mut proto::GraphProto {
+    m.graph.as_mut().unwrap()
+}
+
+fn node<'a>(m: &'a mut ModelProto, name: &str) -> &'a mut proto::NodeProto {
+    graph(m).node.iter_mut().find(|n| n.name() == name).unwrap()
+}
+
+fn initializer<'a>(m: &'a mut ModelProto, name: &str) -> &'a mut proto::TensorProto {
+    graph(m).initializer.iter_mut().find(|t| t.name() == name).unwrap()
+}
+
+fn input_dim(m: &mut ModelProto, i: usize) -> &mut proto::tensor_shape_proto::Dimension {
+    let input = &mut graph(m).input[0];
+    let Some(TypeValue::TensorType(t)) = input.r#type.as_mut().unwrap().value.as_mut() else { panic!() };
+    &mut t.shape.as_mut().unwrap().dim[i]
+}
+
+/// Asserts that the message names every one of `parts`.
+fn assert_names(err: &OnnxError, parts: &[&str]) {
+    let msg = err.to_string();
+    for p in parts {
+        assert!(msg.contains(p), "message {msg:?} does not name {p:?}");
+    }
+}
+
+#[test]
+fn garbage_bytes_are_a_decode_error() {
+    let err = load_model(&[0xff; 32]).unwrap_err();
+    assert!(matches!(err, OnnxError::Decode(_)), "{err:?}");
+    assert_names(&err, &["protobuf"]);
+    // Bytes that happen to parse as unknown fields decode to an empty model, still refused.
+    assert!(load_model(b"").is_err());
+    assert!(load_model(b"\x08\x07").is_err());
+}
+
+#[test]
+fn truncated_model_is_a_decode_error() {
+    let bytes = fixture_bytes("mobilenet_tiny");
+    let err = load_model(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(matches!(err, OnnxError::Decode(_)), "{err:?}");
+}
+
+#[test]
+fn corrupted_models_never_panic() {
+    let bytes = fixture_bytes("ir_block");
+    for len in (0..bytes.len()).step_by(37) {
+        let _ = load_model(&bytes[..len]);
+    }
+    for pos in (0..bytes.len()).step_by(11) {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut b = bytes.clone();
+            b[pos] ^= flip;
+            let _ = load_model(&b);
+        }
+    }
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let err = load_model_file(&fixture("no_such_model.onnx")).unwrap_err();
+    assert!(matches!(err, OnnxError::Io { .. }), "{err:?}");
+    assert_names(&err, &["no_such_model.onnx"]);
+}
+
+#[test]
+fn unknown_op_names_the_node() {
+    let mut m = decode("mobilenet_tiny");
+    node(&mut m, "stem").op_type = Some("FancyConv".into());
+    let err = import(&m).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::UnsupportedOp { node, op_type, .. } if node == "stem" && op_type == "FancyConv"),
+        "{err:?}"
+    );
+    assert_names(&err, &["\"stem\"", "FancyConv"]);
+
+    let mut m = decode("dw_same");
+    node(&mut m, "dw").domain = Some("com.example".into());
+    let err = import(&m).unwrap_err();
+    assert!(matches!(err, OnnxError::UnsupportedOp { .. }), "{err:?}");
+    assert_names(&err, &["\"dw\"", "com.example"]);
+}
+
+#[test]
+fn non_f32_initializer_names_the_tensor() {
+    let mut m = decode("dw_same");
+    let w = initializer(&mut m, "dw.weight");
+    let values: Vec<f64> = w.raw_data.as_ref().unwrap().chunks_exact(4).map(|_| 0.5).collect();
+    w.data_type = Some(DataType::Double as i32);
+    w.raw_data = Some(values.iter().flat_map(|v| v.to_le_bytes()).collect());
+    let err = import(&m).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::Tensor { tensor, node, .. } if tensor == "dw.weight" && node == "dw"),
+        "{err:?}"
+    );
+    assert_names(&err, &["\"dw\"", "\"dw.weight\"", "DOUBLE"]);
+}
+
+#[test]
+fn raw_data_of_the_wrong_length_names_the_tensor() {
+    let mut m = decode("dw_same");
+    initializer(&mut m, "dw.bias").raw_data.as_mut().unwrap().truncate(30);
+    let err = import(&m).unwrap_err();
+    assert!(matches!(&err, OnnxError::Tensor { tensor, .. } if tensor == "dw.bias"), "{err:?}");
+    assert_names(&err, &["\"dw.bias\"", "raw_data has 30 bytes"]);
+
+    // float_data of the wrong count (the grouped fixture stores its weights that way).
+    let mut m = decode("grouped");
+    initializer(&mut m, "gconv.weight").float_data.pop();
+    let err = import(&m).unwrap_err();
+    assert!(matches!(&err, OnnxError::Tensor { tensor, .. } if tensor == "gconv.weight"), "{err:?}");
+    assert_names(&err, &["float_data"]);
+}
+
+#[test]
+fn external_data_names_the_tensor() {
+    let mut m = decode("dw_same");
+    let w = initializer(&mut m, "dw.weight");
+    w.data_location = Some(DataLocation::External as i32);
+    w.raw_data = None;
+    w.external_data.push(proto::StringStringEntryProto {
+        key: Some("location".into()),
+        value: Some("weights.bin".into()),
+    });
+    let err = import(&m).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::ExternalData { tensor, node, .. } if tensor == "dw.weight" && node == "dw")
+    );
+    assert_names(&err, &["\"dw.weight\"", "EXTERNAL"]);
+}
+
+#[test]
+fn dynamic_or_bad_input_dims_are_refused() {
+    let mut m = decode("dw_same");
+    input_dim(&mut m, 0).value = Some(DimValue::DimParam("batch".into()));
+    let err = import(&m).unwrap_err();
+    assert!(matches!(&err, OnnxError::Input { name, .. } if name == "input"), "{err:?}");
+    assert_names(&err, &["\"input\"", "symbolic", "batch"]);
+
+    for bad in [0, -1] {
+        let mut m = decode("dw_same");
+        input_dim(&mut m, 2).value = Some(DimValue::DimValue(bad));
+        let err = import(&m).unwrap_err();
+        assert!(matches!(err, OnnxError::Input { .. }), "{err:?}");
+        assert_names(&err, &["dimension 2"]);
+    }
+
+    let mut m = decode("dw_same");
+    input_dim(&mut m, 3).value = None;
+    assert!(matches!(import(&m).unwrap_err(), OnnxError::Input { .. }));
+
+    let mut m = decode("dw_same");
+    let input = &mut graph(&mut m).input[0];
+    let Some(TypeValue::TensorType(t)) = input.r#type.as_mut().unwrap().value.as_mut() else { panic!() };
+    t.elem_type = Some(DataType::Float16 as i32);
+    let err = import(&m).unwrap_err();
+    assert_names(&err, &["\"input\"", "FLOAT16"]);
+}
+
+#[test]
+fn unsupported_opsets_are_refused() {
+    let mut m = decode("dw_same");
+    m.opset_import[0].version = Some(22);
+    let err = import(&m).unwrap_err();
+    assert!(matches!(err, OnnxError::UnsupportedOpset { version: 22 }), "{err:?}");
+    assert_names(&err, &["22", "11 to 21"]);
+
+    let mut m = decode("dw_same");
+    m.opset_import[0].domain = Some("com.example".into());
+    assert!(matches!(import(&m).unwrap_err(), OnnxError::MissingOpset));
+
+    let mut m = decode("dw_same");
+    m.graph = None;
+    assert!(matches!(import(&m).unwrap_err(), OnnxError::MissingGraph));
+}
+
+#[test]
+fn bad_group_names_the_node() {
+    let mut m = decode("grouped");
+    let group = node(&mut m, "gconv").attribute.iter_mut().find(|a| a.name() == "group").unwrap();
+    group.i = Some(3);
+    let err = import(&m).unwrap_err();
+    assert!(matches!(err, OnnxError::Node { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "node \"gconv\" (Conv): attribute group = 3 does not divide 8 input channels"
+    );
+}
+
+#[test]
+fn unsupported_attribute_values_name_the_node() {
+    let set_int = |m: &mut ModelProto, node_name: &str, attr: &str, v: i64| {
+        let n = node(m, node_name);
+        match n.attribute.iter_mut().find(|a| a.name() == attr) {
+            Some(a) => a.i = Some(v),
+            None => n.attribute.push(proto::AttributeProto {
+                name: Some(attr.into()),
+                r#type: Some(proto::attribute_proto::AttributeType::Int as i32),
+                i: Some(v),
+                ..Default::default()
+            }),
+        }
+    };
+    let cases: [(&str, &str, &str, i64, &str); 5] = [
+        ("maxpool", "pool", "ceil_mode", 1, "ceil_mode = 1"),
+        ("mobilenet_tiny", "fc", "transA", 1, "transA = 1"),
+        ("matmul", "flat", "axis", 2, "axis = 2"),
+        ("concat", "cat", "axis", 2, "axis = 2"),
+        ("dw_same", "dw", "storage_order", 0, "storage_order"),
+    ];
+    for (fixture_name, node_name, attr, value, needle) in cases {
+        let mut m = decode(fixture_name);
+        set_int(&mut m, node_name, attr, value);
+        let err = import(&m).unwrap_err();
+        assert!(matches!(err, OnnxError::Node { .. }), "{fixture_name}: {err:?}");
+        assert_names(&err, &[&format!("\"{node_name}\""), needle]);
+    }
+
+    // Gemm alpha ≠ 1.
+    let mut m = decode("mobilenet_tiny");
+    node(&mut m, "fc").attribute.push(proto::AttributeProto {
+        name: Some("alpha".into()),
+        r#type: Some(proto::attribute_proto::AttributeType::Float as i32),
+        f: Some(2.0),
+        ..Default::default()
+    });
+    assert_names(&import(&m).unwrap_err(), &["\"fc\"", "alpha = 2"]);
+
+    // Pool dilations ≠ 1.
+    let mut m = decode("maxpool");
+    node(&mut m, "pool").attribute.push(proto::AttributeProto {
+        name: Some("dilations".into()),
+        r#type: Some(proto::attribute_proto::AttributeType::Ints as i32),
+        ints: vec![2, 2],
+        ..Default::default()
+    });
+    assert_names(&import(&m).unwrap_err(), &["\"pool\"", "dilations"]);
+}
+
+#[test]
+fn reshape_other_than_flatten_is_refused() {
+    for shape in [vec![1i64, 4, -1], vec![2, -1], vec![-1, 8], vec![1, 3]] {
+        let mut m = decode("reshape");
+        let s = initializer(&mut m, "flat_shape");
+        s.dims = vec![shape.len() as i64];
+        s.int64_data = shape.clone();
+        let err = import(&m).unwrap_err();
+        assert!(matches!(err, OnnxError::Node { .. }), "{shape:?}: {err:?}");
+        assert_names(&err, &["\"reshape\"", "not supported"]);
+    }
+    // [0, -1] (0 copies the batch size) is a flatten too.
+    let mut m = decode("reshape");
+    initializer(&mut m, "flat_shape").int64_data = vec![0, -1];
+    assert_eq!(import(&m).unwrap(), load("reshape"));
+}
+
+#[test]
+fn constant_or_broadcast_add_is_refused() {
+    // The residual Add's second operand replaced by a constant of the same shape.
+    let mut m = decode("ir_block");
+    let add = graph(&mut m).node.iter().find(|n| n.op_type() == "Add").unwrap().clone();
+    let c = proto::TensorProto {
+        name: Some("const_operand".into()),
+        dims: vec![1, 8, 8, 8],
+        data_type: Some(DataType::Float as i32),
+        float_data: vec![1.0; 512],
+        ..Default::default()
+    };
+    graph(&mut m).initializer.push(c);
+    node(&mut m, add.name()).input[1] = "const_operand".into();
+    let err = import(&m).unwrap_err();
+    assert!(matches!(err, OnnxError::Node { .. }), "{err:?}");
+    assert_names(&err, &[&format!("\"{}\"", add.name()), "constant"]);
+
+    // An Add of two differently shaped tensors (a broadcast).
+    let mut m = decode("concat");
+    let cat = node(&mut m, "cat");
+    cat.op_type = Some("Add".into());
+    cat.attribute.clear();
+    cat.input.truncate(2);
+    let err = import(&m).unwrap_err();
+    assert_names(&err, &["\"cat\"", "broadcasting"]);
+}
+
+#[test]
+fn undefined_and_out_of_order_values_are_refused() {
+    let mut m = decode("pw_clip");
+    graph(&mut m).node[1].input[0] = "nowhere".into();
+    let err = import(&m).unwrap_err();
+    assert!(matches!(&err, OnnxError::UndefinedValue { value, .. } if value == "nowhere"), "{err:?}");
+    assert_names(&err, &["\"nowhere\""]);
+
+    let mut m = decode("pw_clip");
+    graph(&mut m).node.swap(0, 1);
+    let err = import(&m).unwrap_err();
+    assert!(matches!(&err, OnnxError::NotTopological { producer, .. } if producer == "pw"), "{err:?}");
+    assert_names(&err, &["\"pw\"", "topological"]);
+}
+
+#[test]
+fn graph_shape_problems_are_refused() {
+    // Two graph outputs.
+    let mut m = decode("concat");
+    let extra = graph(&mut m).output[0].clone();
+    graph(&mut m).output.push(proto::ValueInfoProto { name: Some("branch_a_out".into()), ..extra });
+    assert!(matches!(import(&m).unwrap_err(), OnnxError::Graph { .. }));
+
+    // An output declared with a shape the graph does not compute.
+    let mut m = decode("dw_same");
+    let out = &mut graph(&mut m).output[0];
+    let Some(TypeValue::TensorType(t)) = out.r#type.as_mut().unwrap().value.as_mut() else { panic!() };
+    t.shape.as_mut().unwrap().dim[2].value = Some(DimValue::DimValue(4));
+    let err = import(&m).unwrap_err();
+    assert!(matches!(err, OnnxError::Output { .. }), "{err:?}");
+    assert_names(&err, &["dw_out", "[1, 8, 5, 5]"]);
+
+    // A second non-initializer input.
+    let mut m = decode("dw_same");
+    let second = proto::ValueInfoProto { name: Some("other".into()), ..graph(&mut m).input[0].clone() };
+    graph(&mut m).input.push(second);
+    assert!(matches!(import(&m).unwrap_err(), OnnxError::Graph { .. }));
+
+    // Conv weights computed by the graph instead of an initializer.
+    let mut m = decode("concat");
+    node(&mut m, "branch_b").input[1] = "input".into();
+    assert_names(&import(&m).unwrap_err(), &["\"branch_b\"", "initializer"]);
+}
+
+#[test]
+fn identity_dropout_and_constant_pass_through() {
+    // Insert Identity and Dropout between the conv and the clip of pw_clip, and turn the clip's
+    // bounds into Constant nodes: the IR must be unchanged.
+    let reference_model = load("pw_clip");
+    let mut m = decode("pw_clip");
+    let g = graph(&mut m);
+    let conv_out = g.node[0].output[0].clone();
+    g.node[0].output[0] = "conv_raw".into();
+    let mut consts = Vec::new();
+    for i in [1, 2] {
+        let bound_name = g.node[1].input[i].clone();
+        let pos = g.initializer.iter().position(|t| t.name() == bound_name).unwrap();
+        let t = g.initializer.remove(pos);
+        consts.push(proto::NodeProto {
+            op_type: Some("Constant".into()),
+            output: vec![bound_name.clone()],
+            attribute: vec![proto::AttributeProto {
+                name: Some("value".into()),
+                r#type: Some(proto::attribute_proto::AttributeType::Tensor as i32),
+                t: Some(t),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+    }
+    let identity = proto::NodeProto {
+        op_type: Some("Identity".into()),
+        input: vec!["conv_raw".into()],
+        output: vec!["conv_id".into()],
+        ..Default::default()
+    };
+    let dropout = proto::NodeProto {
+        op_type: Some("Dropout".into()),
+        input: vec!["conv_id".into()],
+        output: vec![conv_out],
+        ..Default::default()
+    };
+    let clip = g.node.pop().unwrap();
+    g.node.extend([identity, dropout]);
+    g.node.extend(consts);
+    g.node.push(clip);
+    let imported = import(&m).unwrap();
+    assert_eq!(imported.nodes, reference_model.nodes);
+    assert_eq!(imported.value_names[1], "conv_raw");
+}
