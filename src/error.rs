@@ -1,9 +1,43 @@
 //! The error type of the sepconv runtime.
 
+use std::fmt;
+use std::sync::Arc;
+
 use sepconv_kernels::KernelError;
 
 use crate::dispatch::Isa;
+use crate::npy::NpyError;
+use crate::onnx::OnnxError;
 use crate::tensor::{Shape4, TensorError};
+
+/// An error that is neither `Clone` nor `PartialEq` (it carries an `io::Error`), shared so that
+/// [`Error`] can be both; two `Shared` are equal when they are the same error.
+#[derive(Debug)]
+pub struct Shared<E>(pub Arc<E>);
+
+impl<E> Clone for Shared<E> {
+    fn clone(&self) -> Self {
+        Shared(Arc::clone(&self.0))
+    }
+}
+
+impl<E> PartialEq for Shared<E> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Shared<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Shared<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
 
 /// Everything that can go wrong when planning or running an op. Every message names the
 /// offending value.
@@ -67,6 +101,25 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An ONNX model could not be imported.
+    #[error(transparent)]
+    Onnx(Shared<OnnxError>),
+    /// A `.npy` file could not be read or written.
+    #[error(transparent)]
+    Npy(Shared<NpyError>),
+    /// An input array whose shape is not the model's input shape.
+    #[error("input {path} has shape {actual:?}, but the model's input is {expected:?}")]
+    InputShape {
+        /// The input file.
+        path: String,
+        /// Its shape.
+        actual: Vec<usize>,
+        /// The model's input shape (in the model's layout).
+        expected: Vec<usize>,
+    },
+    /// A model name that is not a built-in model.
+    #[error("unknown model `{0}`; the built-in models are mobilenet_v1 and mobilenet_v2")]
+    UnknownModel(String),
     /// An ISA tier name that is not one of `scalar`, `portable`, `avx2`, `neon`.
     #[error("unknown ISA tier `{0}`; expected one of scalar, portable, avx2, neon")]
     UnknownIsa(String),
@@ -81,6 +134,18 @@ pub enum Error {
     /// `SEPCONV_ISA` holds an unknown or unavailable tier.
     #[error("SEPCONV_ISA: {0}")]
     IsaEnv(Box<Error>),
+}
+
+impl From<OnnxError> for Error {
+    fn from(e: OnnxError) -> Self {
+        Error::Onnx(Shared(Arc::new(e)))
+    }
+}
+
+impl From<NpyError> for Error {
+    fn from(e: NpyError) -> Self {
+        Error::Npy(Shared(Arc::new(e)))
+    }
 }
 
 impl Error {

@@ -93,6 +93,8 @@ pub struct Graph {
     arena: Vec<AlignedBuf>,
     input_slot: usize,
     output_slot: usize,
+    /// The output is flat (`[n, features]` at the boundary) rather than a 4-D map.
+    output_flat: bool,
     times: Vec<Duration>,
 }
 
@@ -142,6 +144,8 @@ impl Graph {
         // Shapes and the slot ("buffer root") of every value: a flatten of a 1×1 map aliases
         // its input.
         let mut shapes: Vec<Option<Shape4>> = vec![None; values];
+        // Whether a value is flat (`N×F`, from Flatten or Dense) rather than a 4-D map.
+        let mut flat = vec![false; values];
         let mut root: Vec<ValueId> = (0..values).collect();
         shapes[model.input] = Some(model.input_shape);
         let mut steps: Vec<PendingStep> = Vec::new();
@@ -164,6 +168,11 @@ impl Graph {
                     format!("writes value \"{}\", which is already defined", model.value_names[node.output]),
                 ));
             }
+            flat[node.output] = match node.op {
+                OpSpec::Flatten | OpSpec::Dense(_) => true,
+                OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool => false,
+                _ => node.inputs.iter().all(|&v| flat[v]),
+            };
             match lower(node, &in_shapes, isa).map_err(at_node(&node.name))? {
                 Lowered::Alias(shape) => {
                     shapes[node.output] = Some(shape);
@@ -231,6 +240,7 @@ impl Graph {
             planned.push(step);
         }
         let output_slot = slot_of[&root[model.output]];
+        let output_flat = flat[model.output];
         let arena = slot_size.iter().map(|&len| AlignedBuf::zeroed(len)).collect::<Result<Vec<_>, _>>()?;
         let times = vec![Duration::ZERO; planned.len()];
         Ok(Graph {
@@ -243,6 +253,7 @@ impl Graph {
             arena,
             input_slot,
             output_slot,
+            output_flat,
             times,
         })
     }
@@ -296,9 +307,7 @@ impl Graph {
         }
         let src = &self.arena[self.output_slot].as_slice()[..out_len];
         match self.layout {
-            Layout::Nchw if self.output_shape.h * self.output_shape.w > 1 => {
-                nhwc_to_nchw(self.output_shape, src, output)?
-            }
+            Layout::Nchw if !self.output_flat => nhwc_to_nchw(self.output_shape, src, output)?,
             _ => output.copy_from_slice(src),
         }
         Ok(())
@@ -344,9 +353,7 @@ impl Graph {
     pub fn output_dims(&self) -> Vec<usize> {
         let s = self.output_shape;
         match self.layout {
-            _ if s.h == 1 && s.w == 1 && self.steps.last().is_some_and(|st| is_flat_producer(&st.exec)) => {
-                vec![s.n, s.c]
-            }
+            _ if self.output_flat => vec![s.n, s.c],
             Layout::Nchw => vec![s.n, s.c, s.h, s.w],
             Layout::Nhwc => vec![s.n, s.h, s.w, s.c],
         }
@@ -377,10 +384,6 @@ impl Graph {
     pub fn last_profile(&self) -> &[Duration] {
         &self.times
     }
-}
-
-fn is_flat_producer(exec: &Exec) -> bool {
-    matches!(exec, Exec::Dense(_) | Exec::FlattenNchw)
 }
 
 fn op_name(exec: &Exec) -> &'static str {

@@ -1,9 +1,11 @@
-//! `sepconv`: runs the built-in inverted-residual block on every tier this CPU has (the
-//! default), or reports what the CPU supports and which kernels were chosen (`info`).
+//! `sepconv`: runs models (`run`; with no arguments, the built-in MobileNetV2 with a per-layer
+//! profile), times the standard layer set per tier (`bench`), runs the inverted-residual block
+//! per tier (`block`), and reports what the CPU supports and which kernels were chosen (`info`).
 
 mod bench;
 mod block;
 mod info;
+mod run;
 
 use std::process::ExitCode;
 
@@ -20,8 +22,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Plan a model once and run it: an ONNX file or a built-in MobileNet. With no command at
+    /// all, `sepconv` runs the built-in MobileNetV2 with `--profile`.
+    Run(run::RunArgs),
     /// Run the built-in MobileNetV2 inverted-residual block (56×56×24, expansion 6) once per
-    /// available tier and print a table (the default when no command is given).
+    /// available tier and print a table.
     Block {
         /// Timed iterations per tier (after 2 warm-up runs).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
@@ -55,7 +60,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Block { iters: 20 }) {
+    let result = match cli.command.unwrap_or(Command::Run(run::RunArgs::default_job())) {
+        Command::Run(args) => run::run(&args),
         Command::Block { iters } => block::run_block(iters),
         Command::Info { json } => info::info(json),
         Command::Bench { json, isa, layers, min_ms } => bench::bench(json, &isa, layers.as_deref(), min_ms),
