@@ -308,3 +308,101 @@ fn bench_rejects_an_unknown_or_unavailable_tier() {
         assert!(err.starts_with("error:") && err.contains(spec) && err.lines().count() == 1, "{err}");
     }
 }
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh temporary directory for one test.
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sepconv-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn run_onnx_model_writes_onnx_runtimes_answer() {
+    let dir = temp_dir("run-ok");
+    let out = dir.join("y.npy");
+    let o = sepconv(
+        &[
+            "run",
+            &fixture("mobilenet_tiny.onnx"),
+            "--input",
+            &fixture("mobilenet_tiny.input.npy"),
+            "--output",
+            out.to_str().unwrap(),
+            "--iters",
+            "3",
+            "--warmup",
+            "1",
+            "--json",
+            "--profile",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let v: Value =
+        serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
+    for key in
+        ["model", "isa", "threads", "iters", "median_ms", "min_ms", "mean_ms", "gflops", "output_shape"]
+    {
+        assert!(!v[key].is_null(), "{key} missing: {v}");
+    }
+    assert_eq!(v["output_shape"], serde_json::json!([1, 10]));
+    assert_eq!(v["iters"], 3);
+    assert!(v["layers"].as_array().is_some_and(|l| !l.is_empty()), "{v}");
+    let got = sepconv::npy::read_npy_file(&out).unwrap();
+    let want =
+        sepconv::npy::read_npy_file(std::path::Path::new(&fixture("mobilenet_tiny.output.npy"))).unwrap();
+    assert_eq!(got.shape, want.shape);
+    let diff = got.data.iter().zip(&want.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(diff <= 1e-4, "max|diff| vs ONNX Runtime {diff}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_builtin_prints_the_layer_table_and_latency() {
+    let o =
+        sepconv(&["run", "--builtin", "mobilenet_v1", "--iters", "1", "--warmup", "0", "--profile"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let out = stdout(&o);
+    assert!(out.contains("mobilenet_v1 (built-in)") && out.contains("[1, 1000]"), "{out}");
+    assert!(out.contains("conv/depthwise") && out.contains("end to end: median"), "{out}");
+}
+
+#[test]
+fn run_refuses_bad_inputs_with_one_line_and_writes_nothing() {
+    let dir = temp_dir("run-bad");
+    let out = dir.join("y.npy");
+    let out_s = out.to_str().unwrap();
+    let wrong_shape = fixture("dw_same.input.npy");
+    let f8 = fixture("npy/small_f8.npy");
+    let truncated = dir.join("truncated.npy");
+    let bytes = std::fs::read(fixture("mobilenet_tiny.input.npy")).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let model = fixture("mobilenet_tiny.onnx");
+    let opset10 = fixture("clip_attrs_opset10.onnx");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", "/nonexistent/model.onnx", "--output", out_s], "model.onnx"),
+        (vec!["run", &model, "--input", &wrong_shape, "--output", out_s], "shape"),
+        (vec!["run", &model, "--input", &f8, "--output", out_s], "f8"),
+        (vec!["run", &model, "--input", truncated.to_str().unwrap(), "--output", out_s], "npy"),
+        (vec!["run", &model, "--isa", "bogus", "--output", out_s], "bogus"),
+        (vec!["run", &opset10, "--output", out_s], "opset"),
+        (vec!["run", &model, "--iters", "1", "--output", "/nonexistent-dir/y.npy"], "nonexistent-dir"),
+    ];
+    for (args, needle) in cases {
+        let o = sepconv(&args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", describe(&o));
+        let err = stderr(&o);
+        assert!(err.starts_with("error:") && err.lines().count() == 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: `{needle}` not in {err}");
+        assert!(!out.exists(), "{args:?}: an output file was written");
+    }
+    // Usage errors exit 2: no model, and a model and --builtin together.
+    assert_eq!(sepconv(&["run"], None).status.code(), Some(2));
+    assert_eq!(sepconv(&["run", &model, "--builtin", "mobilenet_v2"], None).status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
