@@ -46,6 +46,7 @@ pub mod npy;
 pub mod onnx;
 pub mod ops;
 pub mod tensor;
+pub mod threads;
 
 pub use error::Error;
 pub use sepconv_kernels as kernels;

@@ -1,12 +1,13 @@
 //! Convolution ops: the general [`Conv2d`] router and the depthwise and pointwise ops.
 
 use sepconv_kernels::error::{check_len, check_nonzero};
-use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, PointwiseShape};
+use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, Padding2d, PointwiseShape};
 
-use super::{Packed, check_plan_shape, check_shape, default_isa};
+use super::{Packed, RowsAxis, check_plan_shape, check_shape, default_isa, gemm_rows_par};
 use crate::dispatch::{Isa, kernels};
 use crate::error::Error;
 use crate::tensor::{Shape4, TensorView, TensorViewMut};
+use crate::threads::Par;
 
 /// The NHWC output shape of a convolution, after validating its geometry.
 pub fn conv2d_output_shape(geom: &Conv2dGeometry) -> Result<Shape4, Error> {
@@ -25,6 +26,48 @@ fn output_shape_of(g: &Conv2dGeometry, d: &Conv2dDims) -> Shape4 {
 /// 2 FLOPs per multiply-add of a convolution (0 if the count would overflow `u64`).
 fn conv_flops(g: &Conv2dGeometry) -> u64 {
     g.macs().and_then(|m| m.checked_mul(2)).unwrap_or(0)
+}
+
+/// Runs a convolution (depthwise, grouped or dense) with its output rows split into bands:
+/// each band, per image, runs the kernel on the sub-geometry of batch 1 whose input is the
+/// rows the band needs and whose top and bottom padding is the part of its windows outside
+/// the image (see [`RowsAxis::band`]); the packed weights are shared (every tier's packed
+/// layout depends only on the channels, the kernel size and the groups). Falls back to one
+/// call on the whole problem when some output row's window misses the image entirely.
+#[allow(clippy::too_many_arguments)]
+fn conv_rows_par(
+    op: &'static str,
+    g: &Conv2dGeometry,
+    d: &Conv2dDims,
+    packed: &Packed<Conv2dGeometry>,
+    act: Activation,
+    input: &[f32],
+    output: &mut [f32],
+    par: &Par<'_>,
+) -> Result<(), Error> {
+    let axis = RowsAxis {
+        in_h: g.in_h,
+        out_h: d.out_h,
+        kernel: g.kernel_h,
+        stride: g.stride_h,
+        dilation: g.dilation_h,
+        pad_top: g.padding.top,
+    };
+    if par.is_single() || !axis.splittable() {
+        return packed.run(op, g, input, act, output);
+    }
+    let row_in = g.in_w * g.in_c;
+    let image_in = g.in_h * row_in;
+    let row_out = d.out_w * g.out_c;
+    let flops_per_row = [d.out_w, g.out_c, g.kernel_h, g.kernel_w, g.in_c / g.groups]
+        .iter()
+        .fold(2u64, |acc, &x| acc.saturating_mul(x as u64));
+    axis.run_par(g.batch, row_out, flops_per_row, output, par, |n, _, band, out| {
+        let padding = Padding2d { top: band.pad_top, bottom: band.pad_bottom, ..g.padding };
+        let sub = Conv2dGeometry { batch: 1, in_h: band.rows, padding, ..*g };
+        let start = n * image_in + band.first * row_in;
+        packed.run(op, &sub, &input[start..start + band.rows * row_in], act, out)
+    })
 }
 
 /// Validates a geometry and an activation, naming `op` in the error.
@@ -105,6 +148,23 @@ impl DepthwiseConv2d {
         check_shape(self.op, "input", self.input_shape(), input.shape())?;
         check_shape(self.op, "output", self.output_shape(), output.shape())?;
         self.packed.run(self.op, &self.geom, input.as_slice(), self.act, output.as_mut_slice())
+    }
+
+    /// As [`Self::run`], with the output rows split into bands run in parallel on `par`'s
+    /// threads (bit-identical results; with one thread this is [`Self::run`]).
+    pub fn run_par(
+        &self,
+        input: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        par: &Par<'_>,
+    ) -> Result<(), Error> {
+        if par.is_single() {
+            return self.run(input, output);
+        }
+        check_shape(self.op, "input", self.input_shape(), input.shape())?;
+        check_shape(self.op, "output", self.output_shape(), output.shape())?;
+        let (g, d) = (&self.geom, &self.dims);
+        conv_rows_par(self.op, g, d, &self.packed, self.act, input.as_slice(), output.as_mut_slice(), par)
     }
 
     /// The planned geometry.
@@ -200,6 +260,30 @@ impl PointwiseConv2d {
         check_shape(self.op, "input", self.input_shape(), input.shape())?;
         check_shape(self.op, "output", self.output_shape(), output.shape())?;
         self.packed.run(self.op, &self.shape, input.as_slice(), self.act, output.as_mut_slice())
+    }
+
+    /// As [`Self::run`], with the GEMM's rows (pixels) split into bands run in parallel on
+    /// `par`'s threads (bit-identical results; with one thread this is [`Self::run`]).
+    pub fn run_par(
+        &self,
+        input: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        par: &Par<'_>,
+    ) -> Result<(), Error> {
+        if par.is_single() {
+            return self.run(input, output);
+        }
+        check_shape(self.op, "input", self.input_shape(), input.shape())?;
+        check_shape(self.op, "output", self.output_shape(), output.shape())?;
+        gemm_rows_par(
+            self.op,
+            &self.packed,
+            &self.shape,
+            input.as_slice(),
+            self.act,
+            output.as_mut_slice(),
+            par,
+        )
     }
 
     /// `N×H×W×Cin`.
@@ -317,6 +401,30 @@ impl Conv2d {
                 check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
                 check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
                 packed.run(Self::OP, &self.geom, input.as_slice(), self.act, output.as_mut_slice())
+            }
+        }
+    }
+
+    /// As [`Self::run`], split into bands run in parallel on `par`'s threads: output rows for
+    /// the depthwise, grouped and dense paths, GEMM rows for the pointwise one (bit-identical
+    /// results; with one thread this is [`Self::run`]).
+    pub fn run_par(
+        &self,
+        input: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        par: &Par<'_>,
+    ) -> Result<(), Error> {
+        match &self.imp {
+            ConvImpl::Depthwise(op) => op.run_par(input, output, par),
+            ConvImpl::Pointwise(op) => op.run_par(input, output, par),
+            ConvImpl::General { dims, packed, .. } => {
+                if par.is_single() {
+                    return self.run(input, output);
+                }
+                check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+                check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+                let (input, output) = (input.as_slice(), output.as_mut_slice());
+                conv_rows_par(Self::OP, &self.geom, dims, packed, self.act, input, output, par)
             }
         }
     }

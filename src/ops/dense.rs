@@ -3,10 +3,11 @@
 use sepconv_kernels::error::check_nonzero;
 use sepconv_kernels::{Activation, PointwiseShape};
 
-use super::{Packed, check_plan_shape, check_shape, default_isa};
+use super::{Packed, check_plan_shape, check_shape, default_isa, gemm_rows_par};
 use crate::dispatch::{Isa, kernels};
 use crate::error::Error;
 use crate::tensor::{Shape4, TensorView, TensorViewMut};
+use crate::threads::Par;
 
 /// A dense layer, planned once: input `N×1×1×In`, weights `[Out][In]`, bias `[Out]`, output
 /// `N×1×1×Out`, each `act(bias[o] + Σ_i in[n][i] · w[o][i])` — the GEMM
@@ -62,6 +63,31 @@ impl Dense {
         check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
         check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
         self.packed.run(Self::OP, &self.shape, input.as_slice(), self.act, output.as_mut_slice())
+    }
+
+    /// As [`Self::run`], with the batch rows split into bands run in parallel on `par`'s
+    /// threads (bit-identical results; with one thread this is [`Self::run`]). A batch too
+    /// small to give each band enough work, e.g. batch 1, runs as one band.
+    pub fn run_par(
+        &self,
+        input: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        par: &Par<'_>,
+    ) -> Result<(), Error> {
+        if par.is_single() {
+            return self.run(input, output);
+        }
+        check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+        check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+        gemm_rows_par(
+            Self::OP,
+            &self.packed,
+            &self.shape,
+            input.as_slice(),
+            self.act,
+            output.as_mut_slice(),
+            par,
+        )
     }
 
     /// `N×1×1×In`.

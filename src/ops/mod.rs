@@ -6,6 +6,13 @@
 //! table. `run(&self, ...)` then checks the tensors' shapes against the plan and calls the
 //! kernel; it does not allocate.
 //!
+//! Every op also has `run_par(..., par)`, which takes the [`Par`] handle of
+//! [`Threads::run`](crate::threads::Threads::run) and splits the op's output rows into bands
+//! run in parallel, each by the same kernel on a sub-problem (a GEMM row block, or the output
+//! rows of a convolution with just the input rows they need); it checks the same
+//! things, gives bit-identical results and does not allocate either. With one thread it is
+//! exactly `run`. [`GlobalAvgPool`] stays single-threaded.
+//!
 //! | op | input | weights (as given) | output |
 //! |---|---|---|---|
 //! | [`Conv2d`] | `N×H×W×Cin` | `[Cout][kh][kw][Cin/groups]` (OHWI) | `N×OH×OW×Cout` |
@@ -29,11 +36,14 @@ pub use elementwise::{ActivationOp, Add};
 pub use pool::GlobalAvgPool;
 pub use separable::{SeparableConv2d, SeparablePass1d};
 
-use sepconv_kernels::Activation;
+use std::ops::Range;
+
+use sepconv_kernels::{Activation, PointwiseShape};
 
 use crate::dispatch::{self, Isa, PackedKernel};
 use crate::error::Error;
 use crate::tensor::{AlignedBuf, Shape4};
+use crate::threads::Par;
 
 /// The tier ops are planned for when none is given: see [`dispatch::selected_isa`].
 fn default_isa() -> Result<Isa, Error> {
@@ -92,5 +102,116 @@ impl<G> Packed<G> {
 impl<G> std::fmt::Debug for Packed<G> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Packed({}, {} floats)", self.kernel.name, self.buf.len())
+    }
+}
+
+/// Runs the GEMM `[pixels, in_c] × [in_c, out_c]` of a pointwise or dense op in bands of
+/// whole rows, each by the op's kernel on a sub-shape `pixels = rows`, sharing the packed
+/// weights (the packed layout depends only on `in_c` and `out_c`).
+fn gemm_rows_par(
+    op: &'static str,
+    packed: &Packed<PointwiseShape>,
+    s: &PointwiseShape,
+    input: &[f32],
+    act: Activation,
+    output: &mut [f32],
+    par: &Par<'_>,
+) -> Result<(), Error> {
+    // At least 12 rows: two tiles of the AVX2 microkernel, so that each band streams the
+    // packed weights through more than one tile.
+    let flops_per_row = 2 * s.in_c as u64 * s.out_c as u64;
+    let min_rows = par.min_band_rows(flops_per_row, 12);
+    par.for_each_band_mut(output, s.out_c, min_rows, |rows, out| {
+        let sub = PointwiseShape { pixels: rows.len(), ..*s };
+        packed.run(op, &sub, &input[rows.start * s.in_c..rows.end * s.in_c], act, out)
+    })
+}
+
+/// A convolution along H, as far as splitting its output rows into bands is concerned.
+#[derive(Clone, Copy, Debug)]
+struct RowsAxis {
+    in_h: usize,
+    out_h: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    pad_top: usize,
+}
+
+/// The input rows a band of output rows needs, as the H part of the band's sub-geometry:
+/// rows `first..first + rows` of the image, with the part of the windows above and below the
+/// image as padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BandRows {
+    first: usize,
+    rows: usize,
+    pad_top: usize,
+    pad_bottom: usize,
+}
+
+impl RowsAxis {
+    /// Rows one window spans: `dilation · (kernel − 1) + 1`.
+    fn extent(&self) -> usize {
+        self.dilation * (self.kernel - 1) + 1
+    }
+
+    /// True when the window of every output row meets the image (else a band could need no
+    /// input row at all, which no geometry describes: the op then runs single-threaded).
+    /// The first row's window ends at padded row `extent − 1`, the last one's starts at
+    /// `(out_h − 1) · stride`; the image is padded rows `pad_top..pad_top + in_h`.
+    fn splittable(&self) -> bool {
+        self.pad_top < self.extent() && (self.out_h - 1) * self.stride < self.pad_top + self.in_h
+    }
+
+    /// The input rows of output rows `oy`: the windows span padded rows
+    /// `oy.start · stride ..= (oy.end − 1) · stride + extent − 1`, clipped to the image.
+    /// Needs [`Self::splittable`] and a non-empty `oy` inside `0..out_h`.
+    fn band(&self, oy: Range<usize>) -> BandRows {
+        debug_assert!(self.splittable() && !oy.is_empty() && oy.end <= self.out_h);
+        let top = oy.start * self.stride;
+        let bottom = (oy.end - 1) * self.stride + self.extent() - 1;
+        let first = top.max(self.pad_top);
+        let last = bottom.min(self.pad_top + self.in_h - 1);
+        debug_assert!(first <= last, "{self:?}: band {oy:?} meets no input row");
+        let b = BandRows {
+            first: first - self.pad_top,
+            rows: last - first + 1,
+            pad_top: first - top,
+            pad_bottom: bottom - last,
+        };
+        // The sub-geometry has exactly the band's output rows.
+        debug_assert_eq!((b.pad_top + b.rows + b.pad_bottom - self.extent()) / self.stride + 1, oy.len());
+        b
+    }
+
+    /// Runs output rows `0..batch · out_h` (rows of `row_len` floats of `output`) in bands;
+    /// `f(image, output rows of that image, input rows they need, their output)` runs one
+    /// image's part of a band (a band may span images).
+    fn run_par<F>(
+        &self,
+        batch: usize,
+        row_len: usize,
+        flops_per_row: u64,
+        output: &mut [f32],
+        par: &Par<'_>,
+        f: F,
+    ) -> Result<(), Error>
+    where
+        F: Fn(usize, Range<usize>, BandRows, &mut [f32]) -> Result<(), Error> + Sync,
+    {
+        debug_assert_eq!(output.len(), batch * self.out_h * row_len);
+        let min_rows = par.min_band_rows(flops_per_row, 2);
+        par.for_each_band_mut(output, row_len, min_rows, |rows, mut out| {
+            let mut r = rows.start;
+            while r < rows.end {
+                let (n, oy0) = (r / self.out_h, r % self.out_h);
+                let oy1 = self.out_h.min(oy0 + rows.end - r);
+                let (part, rest) = std::mem::take(&mut out).split_at_mut((oy1 - oy0) * row_len);
+                f(n, oy0..oy1, self.band(oy0..oy1), part)?;
+                out = rest;
+                r += oy1 - oy0;
+            }
+            Ok(())
+        })
     }
 }

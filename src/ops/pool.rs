@@ -6,6 +6,7 @@ use super::{check_plan_shape, check_shape, default_isa};
 use crate::dispatch::{GlobalAvgPoolFn, Isa, Kernel, kernels};
 use crate::error::Error;
 use crate::tensor::{Shape4, TensorView, TensorViewMut};
+use crate::threads::Par;
 
 /// Global average pool, planned once: `N×H×W×C -> N×1×1×C`, each output the mean of its
 /// channel over the `H·W` positions.
@@ -41,6 +42,17 @@ impl GlobalAvgPool {
             channels: self.input.c,
         };
         (self.kernel.func)(&s, input.as_slice(), output.as_mut_slice()).map_err(Error::kernel(Self::OP))
+    }
+
+    /// The same as [`Self::run`], for a uniform op interface: the pool stays single-threaded
+    /// (one pass over the input, memory-bound and small next to the convolutions around it).
+    pub fn run_par(
+        &self,
+        input: TensorView<'_>,
+        output: TensorViewMut<'_>,
+        _par: &Par<'_>,
+    ) -> Result<(), Error> {
+        self.run(input, output)
     }
 
     /// `N×H×W×C`.
