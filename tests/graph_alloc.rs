@@ -57,27 +57,39 @@ fn allocations(f: impl FnOnce()) -> usize {
 
 #[test]
 fn graph_run_allocates_nothing() {
-    // The best tier this CPU has (the SIMD kernels are what runs in production) and scalar.
-    let mut tiers = vec![Isa::best_available()];
+    // The best tier this CPU has (the SIMD kernels are what runs in production) on 1, 2 and 3
+    // threads, and the scalar tier on one thread.
+    let mut cases = vec![(Isa::best_available(), 1), (Isa::best_available(), 2), (Isa::best_available(), 3)];
     if cfg!(target_arch = "x86_64") {
-        tiers.push(Isa::Scalar);
+        cases.push((Isa::Scalar, 1));
     }
-    for isa in tiers {
-        let model = Builtin::MobileNetV2.model(DEFAULT_SEED);
-        let mut graph =
-            Graph::plan(&model, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
+    let model = Builtin::MobileNetV2.model(DEFAULT_SEED);
+    let mut reference_output = None;
+    for (isa, threads) in cases {
+        let options = GraphOptions { isa: Some(isa), threads, pin: false };
+        let mut graph = Graph::plan(&model, options).unwrap();
         let input = vec![0.5f32; graph.input_shape().validate().unwrap()];
         let mut output = vec![0.0f32; graph.output_shape().validate().unwrap()];
-        // Warm-up: lazily initialized process state (CPU-feature caches, ...) settles here.
-        graph.run(&input, &mut output).unwrap();
-        let runs = if isa == Isa::Scalar { 2 } else { 5 };
+        // Warm-up: lazily initialized process and pool state (CPU-feature caches, the pool's
+        // per-thread queues) settles here.
+        for _ in 0..2 {
+            graph.run(&input, &mut output).unwrap();
+        }
+        let runs = if isa == Isa::Scalar { 2 } else { 10 };
         let n = allocations(|| {
             for _ in 0..runs {
                 graph.run(&input, &mut output).unwrap();
             }
         });
-        assert_eq!(n, 0, "{isa}: {n} heap allocations in {runs} runs");
+        assert_eq!(n, 0, "{isa}, {threads} thread(s): {n} heap allocations in {runs} runs");
         let n = allocations(|| graph.run_profiled(&input, &mut output).unwrap());
-        assert_eq!(n, 0, "{isa}: {n} heap allocations in a profiled run");
+        assert_eq!(n, 0, "{isa}, {threads} thread(s): {n} heap allocations in a profiled run");
+        // Splitting rows over threads changes nothing in the result.
+        if isa == Isa::best_available() {
+            match &reference_output {
+                None => reference_output = Some(output.clone()),
+                Some(r) => assert!(r == &output, "{threads} threads give another output than 1"),
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::dispatch::{self, Isa};
 use crate::error::Error;
 use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool};
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
+use crate::threads::{Par, Threads};
 
 /// How to plan a graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +97,8 @@ pub struct Graph {
     /// The output is flat (`[n, features]` at the boundary) rather than a 4-D map.
     output_flat: bool,
     times: Vec<Duration>,
+    /// The thread pool every op splits its rows over (none for one thread).
+    threads: Threads,
 }
 
 /// Wraps an error with the name of the node it concerns.
@@ -119,15 +122,6 @@ impl Graph {
             Some(isa) => isa.ensure_available()?,
             None => dispatch::selected_isa()?.0,
         };
-        if options.threads != 1 {
-            // The per-op thread pool is planned next; until then only one thread is honest.
-            return Err(Error::InvalidParam {
-                op: "Graph",
-                what: "threads",
-                value: options.threads,
-                reason: "only single-threaded graphs are supported so far",
-            });
-        }
         model.input_shape.validate()?;
         let values = model.value_names.len();
         let check_value = |node: &str, v: ValueId| {
@@ -243,6 +237,7 @@ impl Graph {
         let output_flat = flat[model.output];
         let arena = slot_size.iter().map(|&len| AlignedBuf::zeroed(len)).collect::<Result<Vec<_>, _>>()?;
         let times = vec![Duration::ZERO; planned.len()];
+        let threads = Threads::new(options.threads, options.pin)?;
         Ok(Graph {
             name: model.name.clone(),
             isa,
@@ -255,6 +250,7 @@ impl Graph {
             output_slot,
             output_flat,
             times,
+            threads,
         })
     }
 
@@ -293,18 +289,22 @@ impl Graph {
             Layout::Nchw => nchw_to_nhwc(self.input_shape, input, dst)?,
             Layout::Nhwc => dst.copy_from_slice(input),
         }
-        for (i, step) in self.steps.iter().enumerate() {
-            let start = profile.then(Instant::now);
-            // Take the output slot out of the arena so the inputs can be borrowed alongside
-            // it; the planner never gives a step's output the slot of one of its inputs.
-            let mut out_buf = std::mem::take(&mut self.arena[step.output.0]);
-            let result = run_step(step, &self.arena, &mut out_buf);
-            self.arena[step.output.0] = out_buf;
-            result.map_err(at_node(&step.name))?;
-            if let Some(start) = start {
-                self.times[i] = start.elapsed();
+        let Graph { steps, arena, times, threads, .. } = self;
+        threads.run(|par| -> Result<(), Error> {
+            for (i, step) in steps.iter().enumerate() {
+                let start = profile.then(Instant::now);
+                // Take the output slot out of the arena so the inputs can be borrowed alongside
+                // it; the planner never gives a step's output the slot of one of its inputs.
+                let mut out_buf = std::mem::take(&mut arena[step.output.0]);
+                let result = run_step(step, arena, &mut out_buf, par);
+                arena[step.output.0] = out_buf;
+                result.map_err(at_node(&step.name))?;
+                if let Some(start) = start {
+                    times[i] = start.elapsed();
+                }
             }
-        }
+            Ok(())
+        })?;
         let src = &self.arena[self.output_slot].as_slice()[..out_len];
         match self.layout {
             Layout::Nchw if !self.output_flat => nhwc_to_nchw(self.output_shape, src, output)?,
@@ -366,6 +366,10 @@ impl Graph {
     pub fn arena_bytes(&self) -> usize {
         self.arena.iter().map(|b| 4 * b.len()).sum()
     }
+    /// Threads each op runs on.
+    pub fn threads(&self) -> usize {
+        self.threads.count()
+    }
     /// Number of arena buffers.
     pub fn arena_buffers(&self) -> usize {
         self.arena.len()
@@ -419,7 +423,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
 }
 
 /// Runs one step reading its inputs from `arena` and writing `out`.
-fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf) -> Result<(), Error> {
+fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'_>) -> Result<(), Error> {
     let view = |k: usize| -> Result<TensorView<'_>, Error> {
         let (slot, shape) = step.inputs[k];
         let len = shape.validate()?;
@@ -429,11 +433,11 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf) -> Result<(
     let out_len = out_shape.validate()?;
     let out_slice = &mut out.as_mut_slice()[..out_len];
     match &step.exec {
-        Exec::Conv(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
-        Exec::Add(op) => op.run(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?),
-        Exec::Activation(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
-        Exec::GlobalAvgPool(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
-        Exec::Dense(op) => op.run(view(0)?, TensorViewMut::new(out_shape, out_slice)?),
+        Exec::Conv(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::Add(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::Activation(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::GlobalAvgPool(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::Dense(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Pool { geom, kind } => {
             let input = view(0)?;
             match kind {
