@@ -295,7 +295,20 @@ pub fn fma_peak_gflops() -> Option<f64> {
         }
         Some((ITERS * FMA_PROBE_FLOPS_PER_ITER) as f64 / best / 1e9)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    {
+        use sepconv_kernels::aarch64::probe::{FMA_PROBE_FLOPS_PER_ITER, fma_probe};
+        const ITERS: u64 = 2_000_000;
+        fma_probe(1000).ok()?;
+        let mut best = f64::INFINITY;
+        for _ in 0..5 {
+            let t = Instant::now();
+            std::hint::black_box(fma_probe(std::hint::black_box(ITERS)).ok()?);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        Some((ITERS * FMA_PROBE_FLOPS_PER_ITER) as f64 / best / 1e9)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         None
     }

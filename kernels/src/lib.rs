@@ -11,6 +11,7 @@
 //! - [`reference`]: scalar reference kernels, the obvious loops; the oracle for every test.
 //! - [`portable`]: `wide`-based kernels for any target (vector width chosen at compile time).
 //! - `x86_64`: AVX2+FMA kernels (`core::arch` intrinsics under `#[target_feature]`).
+//! - `aarch64`: NEON kernels (`core::arch::aarch64` intrinsics).
 //!
 //! # The packed contract
 //!
@@ -51,6 +52,8 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
 pub mod activation;
 pub mod error;
 pub mod geometry;

@@ -255,6 +255,7 @@ fn stem(hw: usize, padding: Padding2d) -> Conv2dGeometry {
     Conv2dGeometry::new(1, hw, hw, 3, 32, 3, 3).with_stride(2, 2).with_padding(padding)
 }
 
+#[cfg(target_arch = "x86_64")]
 const SAME_224: Padding2d = Padding2d { top: 0, left: 0, bottom: 1, right: 1 };
 
 fn run_fixed(tiers: &[Tier], g: &Conv2dGeometry, seed: u64, acts: &[Activation]) {

@@ -1,0 +1,1 @@
+//! Dense and grouped k×k convolution, all groups in one pass (NEON).

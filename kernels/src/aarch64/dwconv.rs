@@ -1,0 +1,1 @@
+//! Depthwise k×k convolution (depth multiplier 1), NHWC, NEON.
