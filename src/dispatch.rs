@@ -447,8 +447,28 @@ static AVX2_FMA: KernelTable = {
 #[cfg(not(target_arch = "x86_64"))]
 static AVX2_FMA: KernelTable = reference_table(Isa::Avx2Fma);
 
-// The NEON kernels are not written yet: the tier runs the reference kernels, and its kernel
-// names say so.
+/// The NEON tier: its own kernels where they exist, the reference elsewhere (the names say
+/// which). Every NEON entry point re-checks the CPU's features on each call.
+#[cfg(target_arch = "aarch64")]
+static NEON: KernelTable = {
+    use sepconv_kernels::aarch64 as a;
+    KernelTable {
+        conv2d: packed!("conv2d/neon", a::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
+        grouped_conv: packed!("grouped_conv/neon", a::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
+        row_pass: packed!("row_pass/neon", a::separable, separable_packed_len, separable_pack, row_pass_run),
+        col_pass: packed!("col_pass/neon", a::separable, separable_packed_len, separable_pack, col_pass_run),
+        pointwise: packed!(
+            "pointwise/neon",
+            a::pointwise,
+            pointwise_packed_len,
+            pointwise_pack,
+            pointwise_run
+        ),
+        dense: packed!("dense/neon", a::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        ..reference_table(Isa::Neon)
+    }
+};
+#[cfg(not(target_arch = "aarch64"))]
 static NEON: KernelTable = reference_table(Isa::Neon);
 
 /// The kernel table of `isa`; errors when the CPU lacks the tier.

@@ -138,7 +138,8 @@ fn own_kernels(isa: Isa) -> &'static [&'static str] {
             "col_pass",
             "dense",
         ],
-        Isa::Scalar | Isa::Neon => &[],
+        Isa::Neon => &["conv2d", "grouped_conv", "pointwise", "row_pass", "col_pass", "dense"],
+        Isa::Scalar => &[],
     }
 }
 

@@ -3,7 +3,7 @@
 //! few wide groups, many narrow groups, depthwise, odd group sizes), the standard layers, NaN
 //! propagation and the error paths. The portable tier always runs; the AVX2 tier runs on
 //! x86_64 CPUs with AVX2+FMA, and on other x86_64 CPUs its entry points must report
-//! `IsaUnavailable`.
+//! `IsaUnavailable`; likewise the NEON tier on aarch64 (run under qemu when cross-testing).
 
 mod common;
 
@@ -49,6 +49,20 @@ const AVX2: Tier = Tier {
     pack: sepconv_kernels::x86_64::conv2d::conv2d_pack,
     run: sepconv_kernels::x86_64::conv2d::conv2d_run,
 };
+
+#[cfg(target_arch = "aarch64")]
+const NEON: Tier = Tier {
+    name: "neon",
+    packed_len: sepconv_kernels::aarch64::conv2d::conv2d_packed_len,
+    pack: sepconv_kernels::aarch64::conv2d::conv2d_pack,
+    run: sepconv_kernels::aarch64::conv2d::conv2d_run,
+};
+
+/// True when the NEON tier must run here (aarch64 with NEON).
+#[cfg(target_arch = "aarch64")]
+fn neon_here() -> bool {
+    std::arch::is_aarch64_feature_detected!("neon")
+}
 
 /// True when the AVX2 tier must run here (x86_64 with AVX2 and FMA).
 #[cfg(target_arch = "x86_64")]
@@ -130,6 +144,10 @@ fn tiers() -> Vec<Tier> {
     #[cfg(target_arch = "x86_64")]
     if avx2_here() {
         t.push(AVX2);
+    }
+    #[cfg(target_arch = "aarch64")]
+    if neon_here() {
+        t.push(NEON);
     }
     t
 }
@@ -245,6 +263,61 @@ fn avx2_random_geometries() {
     }
 }
 
+/// The NEON tier on random geometries of every regime (fewer cases than AVX2: the oracle and
+/// the kernels run under qemu when cross-testing).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_random_geometries() {
+    if neon_here() {
+        random_cases(&[NEON], 30_000, NEON_CASES);
+    } else {
+        neon_reports_unavailable();
+    }
+}
+
+/// Random cases per regime for the NEON tier.
+#[cfg(target_arch = "aarch64")]
+const NEON_CASES: u64 = 100;
+
+/// Rows long enough (10..=26 input columns) for full interior tiles of every plan, including
+/// the narrow plan's 8-pixel tiles and its 3-tap column-reuse path (random geometries with
+/// H/W <= 9 rarely have 8 interior output columns), on 1..=3 input rows; every other case has
+/// a 3-wide kernel with unit horizontal stride and dilation.
+#[test]
+fn long_rows_random_geometries() {
+    let t = tiers();
+    for regime in 0..5 {
+        for case in 0..12 {
+            let seed = 40_000 + 1000 * regime as u64 + case;
+            let mut r = rng(seed);
+            let g = loop {
+                let mut g = Conv2dGeometry {
+                    in_w: r.random_range(10..=26),
+                    in_h: r.random_range(1..=3),
+                    ..rand_geometry(&mut r, regime)
+                };
+                if case % 2 == 0 {
+                    // 3 taps, unit horizontal stride and dilation: the column-reuse path.
+                    (g.kernel_w, g.stride_w, g.dilation_w) = (3, 1, 1);
+                }
+                if g.validate().is_ok() {
+                    break g;
+                }
+            };
+            let d = g.validate().unwrap();
+            let input = rand_vec(&mut r, d.input_len);
+            let weights = rand_vec(&mut r, d.weight_len);
+            let bias = rand_bias(&mut r, g.out_c);
+            let act = rand_act(&mut r);
+            let c = Case::new(g, input, weights, bias);
+            let ctx = format!("seed {seed}, {}, bias {}", describe(&g), c.bias.is_some());
+            for &tier in &t {
+                check_tier(tier, &c, act, &ctx);
+            }
+        }
+    }
+}
+
 /// A 3×3, stride 1, pad 1 convolution with bias, the standard grouped layers' shape.
 fn standard(c: usize, groups: usize, hw: usize) -> Conv2dGeometry {
     Conv2dGeometry::new(1, hw, hw, c, c, 3, 3).with_padding(Padding2d::uniform(1)).with_groups(groups)
@@ -255,7 +328,7 @@ fn stem(hw: usize, padding: Padding2d) -> Conv2dGeometry {
     Conv2dGeometry::new(1, hw, hw, 3, 32, 3, 3).with_stride(2, 2).with_padding(padding)
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const SAME_224: Padding2d = Padding2d { top: 0, left: 0, bottom: 1, right: 1 };
 
 fn run_fixed(tiers: &[Tier], g: &Conv2dGeometry, seed: u64, acts: &[Activation]) {
@@ -467,4 +540,123 @@ fn avx2_reports_unavailable() {
     let e = (AVX2.run)(&g, &vec![0.0; d.input_len], &packed, Activation::None, &mut out).unwrap_err();
     assert_eq!(e, KernelError::IsaUnavailable { isa: "avx2" });
     assert!(out.iter().all(|&v| v == -1.0));
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_error_paths() {
+    if neon_here() {
+        error_paths(NEON);
+    } else {
+        neon_reports_unavailable();
+    }
+}
+
+/// On an aarch64 CPU without NEON, pack and run refuse with `IsaUnavailable` and write
+/// nothing.
+#[cfg(target_arch = "aarch64")]
+fn neon_reports_unavailable() {
+    let g = Conv2dGeometry::new(1, 4, 4, 8, 8, 3, 3).with_padding(Padding2d::uniform(1)).with_groups(2);
+    let d = g.validate().unwrap();
+    let len = (NEON.packed_len)(&g).unwrap();
+    let mut packed = vec![-1.0; len];
+    let e = (NEON.pack)(&g, &vec![0.0; d.weight_len], None, &mut packed).unwrap_err();
+    assert_eq!(e, KernelError::IsaUnavailable { isa: "neon" });
+    assert!(packed.iter().all(|&v| v == -1.0));
+    let mut out = vec![-1.0; d.output_len];
+    let e = (NEON.run)(&g, &vec![0.0; d.input_len], &packed, Activation::None, &mut out).unwrap_err();
+    assert_eq!(e, KernelError::IsaUnavailable { isa: "neon" });
+    assert!(out.iter().all(|&v| v == -1.0));
+}
+
+/// The exact standard layers, once each, on the NEON tier. The kernel computes every output;
+/// the f64 oracle (too slow for 100+ M multiply-adds under qemu) checks a sample of them:
+/// every channel of every pixel in the two outermost rows and columns on each side (all the
+/// border cases) plus 48 random pixels, with the same tolerance as everywhere else.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_standard_layers_full_size() {
+    if !neon_here() {
+        neon_reports_unavailable();
+        return;
+    }
+    let layers = [
+        ("gc_c128_g4_56", standard(128, 4, 56), 21),
+        ("gc_c256_g8_28", standard(256, 8, 28), 22),
+        ("gc_c64_g32_56", standard(64, 32, 56), 23),
+        ("stem SAME", stem(224, SAME_224), 24),
+        ("stem pad 1", stem(224, Padding2d::uniform(1)), 25),
+    ];
+    for (name, g, seed) in layers {
+        sampled_check(NEON, &g, seed, &format!("{name}: seed {seed}, {}", describe(&g)));
+    }
+}
+
+/// Runs `tier` on the full geometry `g` (random data from `seed`, with bias, ReLU) and checks
+/// the border pixels plus random interior pixels against an f64 oracle.
+#[cfg(target_arch = "aarch64")]
+fn sampled_check(tier: Tier, g: &Conv2dGeometry, seed: u64, ctx: &str) {
+    let mut r = rng(seed);
+    let d = g.validate().unwrap();
+    let input = rand_vec(&mut r, d.input_len);
+    let weights = rand_vec(&mut r, d.weight_len);
+    let bias = rand_vec(&mut r, g.out_c);
+    let act = Activation::Relu;
+    let mut packed = vec![f32::NAN; (tier.packed_len)(g).unwrap()];
+    (tier.pack)(g, &weights, Some(&bias), &mut packed).unwrap();
+    let mut out = vec![f32::NAN; d.output_len];
+    (tier.run)(g, &input, &packed, act, &mut out).unwrap();
+    let (oh, ow) = (d.out_h, d.out_w);
+    let border = |v: usize, n: usize| v < 2 || v + 2 >= n;
+    let mut pixels: Vec<(usize, usize, usize)> = Vec::new();
+    for n in 0..g.batch {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                if border(oy, oh) || border(ox, ow) {
+                    pixels.push((n, oy, ox));
+                }
+            }
+        }
+    }
+    for _ in 0..48 {
+        pixels.push((r.random_range(0..g.batch), r.random_range(0..oh), r.random_range(0..ow)));
+    }
+    let (cin_g, cout_g) = (g.in_c / g.groups, g.out_c / g.groups);
+    let p = g.padding;
+    for (n, oy, ox) in pixels {
+        for oc in 0..g.out_c {
+            let first_ic = (oc / cout_g) * cin_g;
+            let b = f64::from(bias[oc]);
+            let (mut v, mut m) = (b, b.abs());
+            for ky in 0..g.kernel_h {
+                let iy = (oy * g.stride_h + ky * g.dilation_h) as i64 - p.top as i64;
+                if iy < 0 || iy >= g.in_h as i64 {
+                    continue;
+                }
+                for kx in 0..g.kernel_w {
+                    let ix = (ox * g.stride_w + kx * g.dilation_w) as i64 - p.left as i64;
+                    if ix < 0 || ix >= g.in_w as i64 {
+                        continue;
+                    }
+                    let pixel = (n * g.in_h + iy as usize) * g.in_w + ix as usize;
+                    for i in 0..cin_g {
+                        let x = f64::from(input[pixel * g.in_c + first_ic + i]);
+                        let w = f64::from(weights[((oc * g.kernel_h + ky) * g.kernel_w + kx) * cin_g + i]);
+                        v += x * w;
+                        m += (x * w).abs();
+                    }
+                }
+            }
+            let e = act.apply(v as f32);
+            let a = out[((n * oh + oy) * ow + ox) * g.out_c + oc];
+            let diff = (f64::from(a) - f64::from(e)).abs();
+            assert!(
+                a.is_finite() && diff <= TOL * m,
+                "{ctx} [{}]: pixel ({n}, {oy}, {ox}) channel {oc}: got {a}, expected {e}, \
+                 |diff| = {diff:e} > {TOL:e} · M = {:e}",
+                tier.name,
+                TOL * m
+            );
+        }
+    }
 }

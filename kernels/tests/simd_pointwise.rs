@@ -1,7 +1,8 @@
 //! The SIMD pointwise (1×1 conv = GEMM) kernels against the reference oracle, through the
 //! packed contract (`pointwise_packed_len` / `pointwise_pack` / `pointwise_run`) of each tier:
 //! portable always; AVX2 on x86_64 (run when the CPU has AVX2+FMA, else it must answer
-//! `IsaUnavailable`).
+//! `IsaUnavailable`); NEON on aarch64 (run when the CPU has NEON, else it must answer
+//! `IsaUnavailable`; under qemu it runs).
 //!
 //! Tolerance: each output within `1e-5 · (|bias| + Σ_k |x·w|)` of the reference (which
 //! accumulates in `f64` and rounds once). The kernels accumulate in `f32` (FMA or mul+add), so
@@ -11,9 +12,11 @@
 //!
 //! Shapes sweep every tile remainder: M 1–50 (every row-tile size 1–8 and the even splits),
 //! K 1–70 and a few K up to 700 (larger than the AVX2 K block of 170–512 rows, so the
-//! accumulate-into-C path runs), N 1–70 (every last-panel width 8/16/24 and every masked
-//! lane count, several panels), all four activations, with and without bias; plus the seven
-//! standard-set layers and the error paths.
+//! accumulate-into-C path runs; the NEON K block is 512 rows, crossed by every K > 512 here),
+//! N 1–70 (every last-panel width 8/16/24 of AVX2 and 4/8 of NEON, every masked / partial lane
+//! count, several panels), M large enough to cross the NEON M block (128 KiB of A rows), all
+//! four activations, with and without bias; plus the seven standard-set layers and the error
+//! paths.
 
 mod common;
 
@@ -39,6 +42,9 @@ struct Tier {
     len: LenFn,
     pack: PackFn,
     run: RunFn,
+    /// The packed width is `out_c` rounded up to a multiple of this (8 columns for
+    /// portable/AVX2, 4 for NEON's 8-or-4-column panels).
+    pad: usize,
 }
 
 const PORTABLE: Tier = Tier {
@@ -46,6 +52,7 @@ const PORTABLE: Tier = Tier {
     len: portable::pointwise::pointwise_packed_len,
     pack: portable::pointwise::pointwise_pack,
     run: portable::pointwise::pointwise_run,
+    pad: 8,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -54,11 +61,26 @@ const AVX2: Tier = Tier {
     len: sepconv_kernels::x86_64::pointwise::pointwise_packed_len,
     pack: sepconv_kernels::x86_64::pointwise::pointwise_pack,
     run: sepconv_kernels::x86_64::pointwise::pointwise_run,
+    pad: 8,
 };
 
 #[cfg(target_arch = "x86_64")]
 fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+#[cfg(target_arch = "aarch64")]
+const NEON: Tier = Tier {
+    name: "neon",
+    len: sepconv_kernels::aarch64::pointwise::pointwise_packed_len,
+    pack: sepconv_kernels::aarch64::pointwise::pointwise_pack,
+    run: sepconv_kernels::aarch64::pointwise::pointwise_run,
+    pad: 4,
+};
+
+#[cfg(target_arch = "aarch64")]
+fn has_neon() -> bool {
+    std::arch::is_aarch64_feature_detected!("neon")
 }
 
 /// The tiers that must run on this machine.
@@ -68,6 +90,10 @@ fn tiers() -> Vec<Tier> {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         t.push(AVX2);
+    }
+    #[cfg(target_arch = "aarch64")]
+    if has_neon() {
+        t.push(NEON);
     }
     t
 }
@@ -204,6 +230,7 @@ fn deep_k_blocked() {
         (5, 700, 70),
         (50, 345, 33),
         (1, 700, 9),
+        (3, 1030, 12),
     ];
     for (i, &(m, k, n)) in shapes.iter().enumerate() {
         for rep in 0..4u64 {
@@ -308,7 +335,11 @@ fn standard_set_shapes() {
 #[test]
 fn packed_len_is_k_plus_one_times_padded_n() {
     for tier in tiers() {
-        for (k, n, want) in [(1, 1, 16), (3, 8, 32), (3, 9, 64), (10, 24, 264), (2, 33, 120)] {
+        // (k, n, length when padded to 8 columns, length when padded to 4)
+        for (k, n, want8, want4) in
+            [(1, 1, 16, 8), (3, 8, 32, 32), (3, 9, 64, 48), (10, 24, 264, 264), (2, 33, 120, 108)]
+        {
+            let want = if tier.pad == 8 { want8 } else { want4 };
             let s = PointwiseShape { pixels: 5, in_c: k, out_c: n };
             assert_eq!((tier.len)(&s), Ok(want), "tier={} k={k} n={n}", tier.name);
         }
@@ -375,7 +406,10 @@ fn error_paths() {
     let none = Activation::None;
     for tier in tiers() {
         let plen = (tier.len)(&PW).unwrap();
-        assert_eq!(plen, 4 * 8);
+        assert_eq!(plen, 4 * PW.out_c.next_multiple_of(tier.pad));
+        // A length this tier does not use: the reference layout's (12 + 4) for the 8-column
+        // tiers, the 8-column tiers' 32 for NEON (whose own length is 16).
+        let other = if plen == 12 + 4 { 4 * 8 } else { 12 + 4 };
         // The fixture itself is valid.
         let mut packed = vec![0.0; plen];
         (tier.pack)(&PW, &[1.0; 12], Some(&[0.5; 4]), &mut packed).unwrap();
@@ -387,7 +421,7 @@ fn error_paths() {
         assert_eq!(run_err(tier, PW, 14, plen, 20, none), len_mismatch("input", 15, 14));
         assert_eq!(run_err(tier, PW, 16, plen, 20, none), len_mismatch("input", 15, 16));
         assert_eq!(run_err(tier, PW, 15, plen - 1, 20, none), len_mismatch("packed", plen, plen - 1));
-        assert_eq!(run_err(tier, PW, 15, 12 + 4, 20, none), len_mismatch("packed", plen, 16));
+        assert_eq!(run_err(tier, PW, 15, other, 20, none), len_mismatch("packed", plen, other));
         assert_eq!(run_err(tier, PW, 15, plen, 19, none), len_mismatch("output", 20, 19));
         assert_eq!(run_err(tier, PW, 15, plen, 21, none), len_mismatch("output", 20, 21));
         for (s, what) in [
@@ -411,7 +445,7 @@ fn error_paths() {
         assert_eq!(pack_err(tier, PW, 12, Some(3), plen), len_mismatch("bias", 4, 3));
         assert_eq!(pack_err(tier, PW, 12, Some(5), plen), len_mismatch("bias", 4, 5));
         assert_eq!(pack_err(tier, PW, 12, Some(4), plen + 1), len_mismatch("packed", plen, plen + 1));
-        assert_eq!(pack_err(tier, PW, 12, None, 16), len_mismatch("packed", plen, 16));
+        assert_eq!(pack_err(tier, PW, 12, None, other), len_mismatch("packed", plen, other));
     }
 }
 
@@ -433,5 +467,68 @@ fn avx2_runs_or_reports_unavailable() {
         assert_eq!(pack, unavailable);
         assert_eq!(run, unavailable);
         assert!(out.iter().all(|v| v.to_bits() == SENTINEL.to_bits()));
+    }
+}
+
+/// M larger than the NEON M block (128 KiB of A rows per K block: 88 rows at K block 344-350,
+/// 1024 rows at K = 32), together with K blocking and partial last vectors, so the partial sums
+/// of several M blocks go through C and every M block's tail tile runs.
+#[test]
+fn m_blocks_cross() {
+    for (i, &(m, k, n)) in [(200, 700, 13), (97, 1030, 8), (130, 1100, 6), (1030, 32, 5)].iter().enumerate() {
+        let seed = 70_000 + i as u64;
+        check_all(&Case::random(seed, m, k, n), &format!("seed={seed}"));
+    }
+}
+
+/// On aarch64 the NEON entry points run when the CPU has NEON (always, under qemu too) and
+/// must otherwise refuse with `IsaUnavailable` (after validating their arguments).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_runs_or_reports_unavailable() {
+    let plen = (NEON.len)(&PW).unwrap();
+    assert_eq!(plen, 4 * 4);
+    let mut packed = vec![0.0; plen];
+    let mut out = vec![SENTINEL; 20];
+    let pack = (NEON.pack)(&PW, &[1.0; 12], None, &mut packed);
+    let run = (NEON.run)(&PW, &[1.0; 15], &packed, Activation::None, &mut out);
+    if has_neon() {
+        assert_eq!(pack, Ok(()));
+        assert_eq!(run, Ok(()));
+        assert!(out.iter().all(|&v| v == 3.0), "{out:?}");
+    } else {
+        let unavailable = Err(KernelError::IsaUnavailable { isa: "neon" });
+        assert_eq!(pack, unavailable);
+        assert_eq!(run, unavailable);
+        assert!(out.iter().all(|v| v.to_bits() == SENTINEL.to_bits()));
+    }
+}
+
+/// The NEON packed layout itself (module docs of `aarch64::pointwise`): 8-column panels, a
+/// 4-column last panel when at most 4 columns are left, bias at each panel's head, zeros past
+/// `out_c`.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_packed_layout() {
+    if !has_neon() {
+        return; // neon_runs_or_reports_unavailable covers this case.
+    }
+    for &(k, n) in &[(3, 1), (2, 4), (3, 5), (2, 8), (5, 12), (4, 13), (1, 19)] {
+        let s = PointwiseShape { pixels: 1, in_c: k, out_c: n };
+        let weights: Vec<f32> = (0..n * k).map(|i| 1.0 + i as f32).collect();
+        let bias: Vec<f32> = (0..n).map(|i| -1.0 - i as f32).collect();
+        let mut packed = vec![f32::NAN; (NEON.len)(&s).unwrap()];
+        (NEON.pack)(&s, &weights, Some(&bias), &mut packed).unwrap();
+        let mut want = Vec::new();
+        let mut n0 = 0;
+        while n0 < n {
+            let w = if n - n0 <= 4 { 4 } else { 8 };
+            want.extend((n0..n0 + w).map(|o| if o < n { bias[o] } else { 0.0 }));
+            for kk in 0..k {
+                want.extend((n0..n0 + w).map(|o| if o < n { weights[o * k + kk] } else { 0.0 }));
+            }
+            n0 += w;
+        }
+        assert_eq!(packed, want, "k={k} n={n}");
     }
 }
