@@ -43,3 +43,27 @@ fn aarch64_has_neon() {
         "NEON not detected on this aarch64 machine; the NEON kernels cannot be tested here"
     );
 }
+
+/// On aarch64 the NEON tier is the best one, and ops planned without an explicit tier really run
+/// its kernels (their names end in `/neon`) where the tier has kernels of its own.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn aarch64_runs_the_neon_kernels() {
+    use sepconv::dispatch::{Isa, kernels};
+    use sepconv::kernels::{Activation, Conv2dGeometry, Padding2d};
+    use sepconv::ops::{Conv2d, PointwiseConv2d};
+    use sepconv::tensor::Shape4;
+
+    assert_eq!(Isa::best_available(), Isa::Neon);
+    let table = kernels(Isa::Neon).expect("neon is available on aarch64");
+    for name in [table.pointwise.name, table.grouped_conv.name, table.row_pass.name, table.col_pass.name] {
+        assert!(name.ends_with("/neon"), "{name}");
+    }
+    let none = Activation::None;
+    let pw =
+        PointwiseConv2d::with_isa(Isa::Neon, Shape4::new(1, 4, 4, 8), 4, &[0.5; 32], None, none).unwrap();
+    assert_eq!(pw.kernel_name(), "pointwise/neon");
+    let g = Conv2dGeometry::new(1, 6, 6, 8, 8, 3, 3).with_groups(2).with_padding(Padding2d::uniform(1));
+    let gc = Conv2d::with_isa(Isa::Neon, g, &[0.1; 8 * 9 * 4], None, none).unwrap();
+    assert_eq!(gc.kernel_name(), "grouped_conv/neon");
+}
