@@ -453,6 +453,9 @@ static AVX2_FMA: KernelTable = reference_table(Isa::Avx2Fma);
 static NEON: KernelTable = {
     use sepconv_kernels::aarch64 as a;
     KernelTable {
+        dwconv3x3s1: packed!("dwconv3x3s1/neon", a::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv3x3s2: packed!("dwconv3x3s2/neon", a::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv: packed!("dwconv/neon", a::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
         conv2d: packed!("conv2d/neon", a::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         grouped_conv: packed!("grouped_conv/neon", a::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         row_pass: packed!("row_pass/neon", a::separable, separable_packed_len, separable_pack, row_pass_run),

@@ -127,7 +127,7 @@ fn unavailable_tier_is_an_error_not_a_table() {
 /// The op classes for which `isa` has kernels of its own (not the reference).
 fn own_kernels(isa: Isa) -> &'static [&'static str] {
     match isa {
-        Isa::Portable | Isa::Avx2Fma => &[
+        Isa::Portable | Isa::Avx2Fma | Isa::Neon => &[
             "conv2d",
             "grouped_conv",
             "dwconv3x3s1",
@@ -138,7 +138,6 @@ fn own_kernels(isa: Isa) -> &'static [&'static str] {
             "col_pass",
             "dense",
         ],
-        Isa::Neon => &["conv2d", "grouped_conv", "pointwise", "row_pass", "col_pass", "dense"],
         Isa::Scalar => &[],
     }
 }

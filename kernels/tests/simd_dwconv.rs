@@ -1,5 +1,5 @@
-//! The SIMD depthwise kernels (`portable`, and `x86_64` AVX2+FMA when the CPU has it) against
-//! the scalar reference, through the packed contract (`dwconv_packed_len` / `dwconv_pack` /
+//! The SIMD depthwise kernels (`portable`, `x86_64` AVX2+FMA when the CPU has it, and `aarch64`
+//! NEON) against the scalar reference, through the packed contract (`dwconv_packed_len` / `dwconv_pack` /
 //! `dwconv_run`).
 //!
 //! Random cases come from `StdRng::seed_from_u64(seed)`; every assertion message prints the
@@ -55,6 +55,31 @@ fn avx2_available() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
+#[cfg(target_arch = "aarch64")]
+const NEON: Tier = Tier {
+    name: "neon",
+    packed_len: sepconv_kernels::aarch64::dwconv::dwconv_packed_len,
+    pack: sepconv_kernels::aarch64::dwconv::dwconv_pack,
+    run: sepconv_kernels::aarch64::dwconv::dwconv_run,
+};
+
+#[cfg(target_arch = "aarch64")]
+fn neon_available() -> bool {
+    std::arch::is_aarch64_feature_detected!("neon")
+}
+
+/// True when `tier` can run on this CPU (the portable tier always can). When false, the tier
+/// must refuse every valid call with `IsaUnavailable { isa: tier.name }`.
+fn isa_available(tier: Tier) -> bool {
+    match tier.name {
+        #[cfg(target_arch = "x86_64")]
+        "avx2" => avx2_available(),
+        #[cfg(target_arch = "aarch64")]
+        "neon" => neon_available(),
+        _ => true,
+    }
+}
+
 fn rand_vec(rng: &mut StdRng, len: usize) -> Vec<f32> {
     (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
@@ -107,7 +132,12 @@ fn magnitudes(g: &Conv2dGeometry, input: &[f32], w: &[f32], bias: Option<&[f32]>
     m
 }
 
-/// Packs and runs `tier` on the case; returns the output, or the error.
+/// Guard elements written around the output slice; they must survive every run.
+const GUARD: usize = 8;
+
+/// Packs and runs `tier` on the case; returns the output, or the error. The output slice sits
+/// between two guard zones of sentinel NaNs (with a payload no kernel produces), which must be
+/// left untouched: no write outside the given slice.
 fn run_tier(
     tier: Tier,
     g: &Conv2dGeometry,
@@ -119,14 +149,18 @@ fn run_tier(
     let d = g.validate().unwrap();
     let mut packed = vec![f32::NAN; (tier.packed_len)(g)?];
     (tier.pack)(g, w, bias, &mut packed)?;
-    let mut out = vec![f32::NAN; d.output_len];
-    (tier.run)(g, input, &packed, act, &mut out)?;
-    Ok(out)
+    let sentinel = f32::from_bits(0x7fc0_1234);
+    let mut buf = vec![sentinel; d.output_len + 2 * GUARD];
+    (tier.run)(g, input, &packed, act, &mut buf[GUARD..GUARD + d.output_len])?;
+    let guards_ok =
+        buf[..GUARD].iter().chain(&buf[GUARD + d.output_len..]).all(|v| v.to_bits() == sentinel.to_bits());
+    assert!(guards_ok, "{}: {g:?}: a write outside the output slice", tier.name);
+    Ok(buf[GUARD..GUARD + d.output_len].to_vec())
 }
 
 /// Runs one case on `tier` and checks it against the reference (NaN where the reference has
-/// NaN, else within the tolerance). On x86_64 without AVX2+FMA the avx2 tier must refuse with
-/// `IsaUnavailable`.
+/// NaN, else within the tolerance). A SIMD tier the CPU lacks (AVX2+FMA on x86_64, NEON on
+/// aarch64) must refuse with `IsaUnavailable`.
 fn check_case(
     tier: Tier,
     g: &Conv2dGeometry,
@@ -141,9 +175,8 @@ fn check_case(
     reference::dwconv(g, input, w, bias, act, &mut expected).unwrap();
     let got = match run_tier(tier, g, input, w, bias, act) {
         Ok(v) => v,
-        #[cfg(target_arch = "x86_64")]
-        Err(KernelError::IsaUnavailable { isa }) if tier.name == "avx2" && !avx2_available() => {
-            assert_eq!(isa, "avx2", "{ctx}");
+        Err(KernelError::IsaUnavailable { isa }) if !isa_available(tier) => {
+            assert_eq!(isa, tier.name, "{ctx}");
             return;
         }
         Err(e) => panic!("{} {ctx}: {e}", tier.name),
@@ -152,6 +185,10 @@ fn check_case(
     for (i, ((&a, &e), &m)) in got.iter().zip(&expected).zip(&mag).enumerate() {
         if e.is_nan() {
             assert!(a.is_nan(), "{} {ctx} act {act:?}: element {i}: got {a}, expected NaN", tier.name);
+            continue;
+        }
+        if a == e {
+            // Exact match, including equal infinities (whose difference would be NaN).
             continue;
         }
         let diff = (f64::from(a) - f64::from(e)).abs();
@@ -169,7 +206,11 @@ fn tiers() -> Vec<Tier> {
     {
         vec![PORTABLE, AVX2]
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    {
+        vec![PORTABLE, NEON]
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         vec![PORTABLE]
     }
@@ -364,10 +405,7 @@ fn expect_err(want: KernelError, out: &[f32], sentinel: f32, got: Result<(), Ker
 }
 
 fn error_paths(tier: Tier) {
-    #[cfg(target_arch = "x86_64")]
-    let isa_ok = tier.name != "avx2" || avx2_available();
-    #[cfg(not(target_arch = "x86_64"))]
-    let isa_ok = true;
+    let isa_ok = isa_available(tier);
     // 1×4×5×11, 3×3, pad 1 → 1×4×5×11; packed ceil(11/8)·8·10 = 160.
     let g = Conv2dGeometry::depthwise(1, 4, 5, 11, 3, 3).with_padding(Padding2d::uniform(1));
     let d = g.validate().unwrap();
@@ -439,7 +477,7 @@ fn error_paths(tier: Tier) {
         r.unwrap();
         assert!(out.iter().all(|&v| v != s), "{name}: output not fully written");
     } else {
-        expect_err(KernelError::IsaUnavailable { isa: "avx2" }, &out, s, r, name);
+        expect_err(KernelError::IsaUnavailable { isa: name }, &out, s, r, name);
     }
 }
 
@@ -466,5 +504,132 @@ fn avx2_runs_when_available() {
         assert_eq!(out[4 * 9], 9.0);
     } else {
         assert_eq!(r, Err(KernelError::IsaUnavailable { isa: "avx2" }));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NEON (aarch64): the same suites as the AVX2 tier, plus coverage of the three channel views of
+// the NEON kernels (full tiles of 8, a half tile of 4, a tail of 1–3 lanes) on the specialised
+// paths. On a CPU without NEON every call must return `IsaUnavailable { isa: "neon" }`
+// (checked by `check_case` and `error_paths`): never a silent skip.
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_random_small() {
+    random_cases(NEON, 0, 640, 9, 3);
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_random_wide() {
+    random_cases(NEON, 10_000, 80, 30, 3);
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_random_large_padding() {
+    random_cases(NEON, 20_000, 80, 9, 7);
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_standard_shapes() {
+    standard_shapes(NEON);
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_large_kernels() {
+    large_kernels(NEON);
+}
+
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_error_paths() {
+    error_paths(NEON);
+}
+
+/// Every specialised shape (3×3, 5×5, 7×7; horizontal stride 1 and 2; vertical stride and
+/// dilation 1–2) with channel counts covering every view combination (C < 4, a half tile, a
+/// tail, both, full tiles only), widths up to 20 so that full blocks, the shifted remainder
+/// block and the 4/2/1 blocks all run, each pad side 0–3.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_specialised_paths() {
+    let mut seed = 30_000u64;
+    for k in [3usize, 5, 7] {
+        for s in [1usize, 2] {
+            for c in [1usize, 2, 3, 4, 5, 7, 8, 11, 12, 14, 16, 19] {
+                seed += 1;
+                let mut rng = StdRng::seed_from_u64(seed);
+                let g =
+                    Conv2dGeometry::depthwise(1, rng.random_range(1..=6), rng.random_range(1..=20), c, k, k)
+                        .with_stride(rng.random_range(1..=2), s)
+                        .with_dilation(rng.random_range(1..=2), 1)
+                        .with_padding(Padding2d {
+                            top: rng.random_range(0..=3),
+                            left: rng.random_range(0..=3),
+                            bottom: rng.random_range(0..=3),
+                            right: rng.random_range(0..=3),
+                        });
+                // Too small for the kernel: move on (the next seed draws another shape).
+                let Ok(d) = g.validate() else { continue };
+                let input = rand_vec(&mut rng, d.input_len);
+                let w = rand_vec(&mut rng, d.weight_len);
+                let bias = rand_vec(&mut rng, c);
+                let act = act_of(&mut rng, seed);
+                let ctx = format!("seed {seed}, {g:?}");
+                check_case(NEON, &g, &input, &w, Some(&bias), act, &ctx);
+            }
+        }
+    }
+}
+
+/// NaN and infinities through the NEON paths: NaN inputs on the specialised 3×3 stride-2, 7×7
+/// and 5×5 stride-2 paths and on the generic path (dilation 2), plus a NaN weight and a NaN
+/// bias, with every activation (FMAX/FMIN keep the NaN, as the reference's comparisons do).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_nan_propagation() {
+    let shapes = [(3usize, 2usize, 1usize), (7, 1, 1), (3, 1, 2), (5, 2, 1)];
+    for (i, &(k, s, dil)) in shapes.iter().enumerate() {
+        let seed = 800 + i as u64;
+        let mut rng = StdRng::seed_from_u64(seed);
+        // 15 channels: a full tile (0..8), a half tile (8..12) and a tail (12..15).
+        let g = Conv2dGeometry::depthwise(1, 10, 12, 15, k, k)
+            .with_stride(s, s)
+            .with_dilation(dil, dil)
+            .with_padding(Padding2d::uniform(k / 2));
+        let d = g.validate().unwrap();
+        let mut input = rand_vec(&mut rng, d.input_len);
+        input[(5 * 12 + 6) * 15 + 1] = f32::NAN; // full tile, interior
+        input[(2 * 12 + 11) * 15 + 14] = f32::NAN; // tail, right border
+        input[(9 * 12) * 15 + 10] = f32::INFINITY; // half tile, bottom-left corner
+        let mut w = rand_vec(&mut rng, d.weight_len);
+        w[4 * 15 + 9] = f32::NAN; // tap 4 of channel 9 (half tile)
+        let mut bias = rand_vec(&mut rng, 15);
+        bias[13] = f32::NAN; // a tail channel
+        for a in 0..4 {
+            let act = act_of(&mut rng, a);
+            let ctx = format!("seed {seed}, {g:?}");
+            check_case(NEON, &g, &input, &w, Some(&bias), act, &ctx);
+        }
+    }
+}
+
+/// On aarch64 the NEON tier must actually run when the CPU has NEON (no silent skip).
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_runs_when_available() {
+    let g = Conv2dGeometry::depthwise(1, 3, 3, 9, 3, 3).with_padding(Padding2d::uniform(1));
+    let r = run_tier(NEON, &g, &[1.0; 81], &[1.0; 81], None, Activation::None);
+    if neon_available() {
+        let out = r.unwrap();
+        // Centre pixel: 9 taps of 1·1; corner pixel: 4 taps.
+        assert_eq!(out[4 * 9], 9.0);
+        assert_eq!(out[0], 4.0);
+    } else {
+        assert_eq!(r, Err(KernelError::IsaUnavailable { isa: "neon" }));
     }
 }
