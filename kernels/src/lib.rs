@@ -59,6 +59,7 @@ pub mod error;
 pub mod geometry;
 pub mod portable;
 pub mod reference;
+mod separable_layout;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 

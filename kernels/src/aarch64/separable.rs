@@ -46,7 +46,7 @@
 
 use core::arch::aarch64::{float32x4_t, vdupq_n_f32, vfmaq_f32, vld1q_f32, vmaxq_f32, vminq_f32, vst1q_f32};
 
-use crate::error::{check_len, checked_product};
+use crate::error::check_len;
 use crate::{Activation, KernelError, SeparableAxis, SeparableDims, SeparablePassGeometry};
 
 /// f32 lanes of a NEON register.
@@ -61,62 +61,11 @@ const VC: usize = 4;
 /// Floats of the stack buffer that holds a zero-padded row edge for the stride-1 row pass.
 const EDGE_BUF: usize = 2048;
 
-/// Offsets of the sections of the packed buffer (see the module docs).
-#[derive(Clone, Copy, Debug)]
-struct Layout {
-    /// Channels rounded up to a multiple of 4.
-    cpad: usize,
-    /// Period of the weight patterns, `4P = lcm(4, C)`.
-    period: usize,
-    /// Floats per pattern row, `S = 4P + 4`.
-    pstride: usize,
-    /// Start of the per-channel weights `[k][Cp]` (the bias `[Cp]` is at 0).
-    plain_w: usize,
-    /// Start of the bias pattern `[S]`.
-    pat_bias: usize,
-    /// Start of the weight patterns `[k][S]`.
-    pat_w: usize,
-    /// Total packed length.
-    len: usize,
-}
+use crate::separable_layout::{Layout, check_axis};
 
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-/// Validates `g` and computes the packed layout.
+/// Validates `g` and computes this tier's packed layout.
 fn layout(g: &SeparablePassGeometry) -> Result<(SeparableDims, Layout), KernelError> {
-    let d = g.validate()?;
-    let c = g.channels;
-    let overflow = KernelError::Overflow { what: "packed length" };
-    let cpad = c.checked_next_multiple_of(LANES).ok_or(overflow.clone())?;
-    let period = checked_product("packed length", &[c / gcd(c, LANES), LANES])?;
-    let pstride = period.checked_add(LANES).ok_or(overflow.clone())?;
-    let taps1 = g.kernel.checked_add(1).ok_or(overflow.clone())?;
-    let plain = checked_product("packed length", &[taps1, cpad])?;
-    let pattern = checked_product("packed length", &[taps1, pstride])?;
-    let len = plain.checked_add(pattern).ok_or(overflow)?;
-    Ok((d, Layout { cpad, period, pstride, plain_w: cpad, pat_bias: plain, pat_w: plain + pstride, len }))
-}
-
-fn check_axis(
-    g: &SeparablePassGeometry,
-    want: SeparableAxis,
-    kernel: &'static str,
-) -> Result<(), KernelError> {
-    if g.axis == want {
-        return Ok(());
-    }
-    let code = |a: SeparableAxis| match a {
-        SeparableAxis::Row => 0,
-        SeparableAxis::Column => 1,
-    };
-    Err(KernelError::Unsupported {
-        kernel,
-        what: "axis (0 = row, 1 = column)",
-        value: code(g.axis),
-        expected: code(want),
-    })
+    crate::separable_layout::layout(g, LANES)
 }
 
 /// Length of this tier's packed buffer for `g` (see the module docs for the layout):
@@ -138,28 +87,7 @@ pub fn separable_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
-    let (d, lay) = layout(g)?;
-    let c = g.channels;
-    check_len("weights", d.weight_len, weights.len())?;
-    if let Some(b) = bias {
-        check_len("bias", c, b.len())?;
-    }
-    check_len("packed", lay.len, packed.len())?;
-    packed[..lay.pat_bias].fill(0.0);
-    let bias_of = |ch: usize| bias.map_or(0.0, |b| b[ch]);
-    for ch in 0..c {
-        packed[ch] = bias_of(ch);
-        for t in 0..g.kernel {
-            packed[lay.plain_w + t * lay.cpad + ch] = weights[t * c + ch];
-        }
-    }
-    for j in 0..lay.pstride {
-        packed[lay.pat_bias + j] = bias_of(j % c);
-        for t in 0..g.kernel {
-            packed[lay.pat_w + t * lay.pstride + j] = weights[t * c + j % c];
-        }
-    }
-    Ok(())
+    crate::separable_layout::pack(g, LANES, weights, bias, packed)
 }
 
 /// Row pass (1×k along the width), per channel, NHWC, on weights packed by [`separable_pack`].

@@ -27,6 +27,7 @@
 //!
 //! Total `(k + 1)·(C + lcm(8, C))`.
 
+use crate::separable_layout::check_axis;
 use wide::f32x8;
 
 use crate::error::{check_len, checked_product};
@@ -51,40 +52,16 @@ struct Layout {
     len: usize,
 }
 
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
 fn layout(g: &SeparablePassGeometry) -> Result<(SeparableDims, Layout), KernelError> {
     let d = g.validate()?;
     let c = g.channels;
-    let patterns = c / gcd(c, LANES);
+    let patterns = c / crate::separable_layout::gcd(c, LANES);
     let period = checked_product("packed length", &[patterns, LANES])?;
     let row = c.checked_add(period).ok_or(KernelError::Overflow { what: "packed length" })?;
     let taps1 = g.kernel.checked_add(1).ok_or(KernelError::Overflow { what: "packed length" })?;
     let len = checked_product("packed length", &[taps1, row])?;
     let plain = taps1 * c;
     Ok((d, Layout { patterns, plain_w: c, pat_bias: plain, pat_w: plain + period, len }))
-}
-
-fn check_axis(
-    g: &SeparablePassGeometry,
-    want: SeparableAxis,
-    kernel: &'static str,
-) -> Result<(), KernelError> {
-    if g.axis == want {
-        return Ok(());
-    }
-    let code = |a: SeparableAxis| match a {
-        SeparableAxis::Row => 0,
-        SeparableAxis::Column => 1,
-    };
-    Err(KernelError::Unsupported {
-        kernel,
-        what: "axis (0 = row, 1 = column)",
-        value: code(g.axis),
-        expected: code(want),
-    })
 }
 
 /// Length of this tier's packed buffer for `g`: `(k + 1)·(C + lcm(8, C))` (module docs).

@@ -1,6 +1,7 @@
 //! Reference spatially separable passes: row 1×k and column k×1, per channel.
 
 use super::{bias_at, check_bias, unpad};
+use crate::separable_layout::check_axis;
 use crate::{Activation, KernelError, SeparableAxis, SeparablePassGeometry, error::check_len};
 
 /// Row pass (1×k along the width), per channel, NHWC.
@@ -39,27 +40,6 @@ pub fn col_pass(
 ) -> Result<(), KernelError> {
     check_axis(g, SeparableAxis::Column, "col_pass")?;
     separable_pass(g, input, weights, bias, act, output)
-}
-
-fn check_axis(
-    g: &SeparablePassGeometry,
-    want: SeparableAxis,
-    kernel: &'static str,
-) -> Result<(), KernelError> {
-    if g.axis == want {
-        Ok(())
-    } else {
-        let code = |a: SeparableAxis| match a {
-            SeparableAxis::Row => 0,
-            SeparableAxis::Column => 1,
-        };
-        Err(KernelError::Unsupported {
-            kernel,
-            what: "axis (0 = row, 1 = column)",
-            value: code(g.axis),
-            expected: code(want),
-        })
-    }
 }
 
 fn separable_pass(
