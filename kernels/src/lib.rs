@@ -55,6 +55,7 @@ extern crate std;
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod activation;
+mod dwconv_layout;
 pub mod error;
 pub mod geometry;
 pub mod portable;

@@ -25,6 +25,7 @@ pub use activation::{activation, activation_in_place};
 pub use add::add;
 pub use conv2d::{conv2d, conv2d_pack, conv2d_packed_len, conv2d_run};
 pub use dense::{DenseShape, dense};
+pub(crate) use dwconv::check_depthwise;
 pub use dwconv::{dwconv, dwconv_pack, dwconv_packed_len, dwconv_run};
 pub use pointwise::{pointwise, pointwise_pack, pointwise_packed_len, pointwise_run};
 pub use pool::{GlobalPoolShape, avg_pool, global_avg_pool, max_pool};

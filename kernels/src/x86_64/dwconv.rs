@@ -38,13 +38,10 @@ use core::arch::x86_64::{
     _mm256_maskstore_ps, _mm256_max_ps, _mm256_min_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
-use crate::{
-    Activation, Conv2dGeometry, KernelError,
-    error::{check_len, checked_product},
-};
+use crate::{Activation, Conv2dGeometry, KernelError, error::check_len};
 
-/// Channels per tile: one YMM register of `f32`.
-const CT: usize = 8;
+use crate::dwconv_layout::{CT, tile_len};
+use crate::reference::check_depthwise;
 
 /// Output pixels per interior block of the generic path.
 const NC: usize = 4;
@@ -63,30 +60,12 @@ const MAX_FAST_K: usize = 7;
 /// `MASK_TABLE[8 - r..8 - r + 8]` has `r` leading all-ones lanes (`r` in `1..=8`).
 static MASK_TABLE: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/// Errors unless `g` is depthwise (`groups == in_c == out_c`), as the reference does.
-fn check_depthwise(g: &Conv2dGeometry) -> Result<(), KernelError> {
-    if g.is_depthwise() {
-        return Ok(());
-    }
-    let (what, value) = if g.out_c != g.in_c { ("out_c", g.out_c) } else { ("groups", g.groups) };
-    Err(KernelError::Unsupported { kernel: "dwconv", what, value, expected: g.in_c })
-}
-
-/// Floats per packed channel tile: `8 · (1 + kh·kw)`.
-fn tile_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
-    let taps = checked_product("packed length", &[g.kernel_h, g.kernel_w])?;
-    let per_lane = taps.checked_add(1).ok_or(KernelError::Overflow { what: "packed length" })?;
-    checked_product("packed length", &[per_lane, CT])
-}
-
 /// Length of the AVX2 tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)` (see
 /// the module docs for the layout).
 ///
 /// Errors: an invalid or non-depthwise geometry, or overflow.
 pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
-    g.validate()?;
-    check_depthwise(g)?;
-    checked_product("packed length", &[g.in_c.div_ceil(CT), tile_len(g)?])
+    crate::dwconv_layout::packed_len(g)
 }
 
 /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
@@ -101,29 +80,7 @@ pub fn dwconv_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    check_depthwise(g)?;
-    let c = g.in_c;
-    check_len("weights", d.weight_len, weights.len())?;
-    if let Some(b) = bias {
-        check_len("bias", c, b.len())?;
-    }
-    check_len("packed", dwconv_packed_len(g)?, packed.len())?;
-    let taps = g.kernel_h * g.kernel_w;
-    for (t, tile) in packed.chunks_exact_mut(CT * (taps + 1)).enumerate() {
-        for lane in 0..CT {
-            let ch = t * CT + lane;
-            let valid = ch < c;
-            tile[lane] = match bias {
-                Some(b) if valid => b[ch],
-                _ => 0.0,
-            };
-            for tap in 0..taps {
-                tile[CT * (1 + tap) + lane] = if valid { weights[tap * c + ch] } else { 0.0 };
-            }
-        }
-    }
-    Ok(())
+    crate::dwconv_layout::pack(g, weights, bias, packed)
 }
 
 /// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
