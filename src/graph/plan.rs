@@ -564,6 +564,16 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             arity(1)?;
             let s = inputs[0];
             let padding = resolve_padding(spec.padding, s, spec.kernel, spec.stride, (1, 1))?;
+            let (kh, kw) = spec.kernel;
+            if padding.top >= kh || padding.bottom >= kh || padding.left >= kw || padding.right >= kw {
+                return Err(node_error(
+                    &node.name,
+                    format!(
+                        "pool padding {padding:?} is not smaller than the {kh}x{kw} window: a window could lie \
+                         wholly in the padding"
+                    ),
+                ));
+            }
             let geom = Conv2dGeometry::depthwise(s.n, s.h, s.w, s.c, spec.kernel.0, spec.kernel.1)
                 .with_stride(spec.stride.0, spec.stride.1)
                 .with_padding(padding);
