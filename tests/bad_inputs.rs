@@ -952,9 +952,9 @@ fn graph_planning_and_running() {
     assert_untouched("graph output (profiled)", &out);
 }
 
-/// The ONNX importer refuses a pool whose padding is not smaller than its window (a window
-/// could lie wholly in the padding); `Graph::plan` accepts the same IR and yields -inf (max)
-/// or NaN (average excluding padding) at the outputs whose window holds only padding.
+/// A pool whose padding is not smaller than its window (a window could lie wholly in the
+/// padding, giving -inf or 0/0) is refused by the graph planner, as the ONNX importer refuses
+/// it.
 #[test]
 fn graph_pool_padding_not_smaller_than_window() {
     for kind in [PoolKind::Max, PoolKind::Avg { count_include_pad: false }] {
