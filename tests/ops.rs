@@ -1539,3 +1539,37 @@ fn inverted_residual_equals_reference_chain() {
         }
     }
 }
+
+/// A short weight slice with huge dimensions is refused before anything is allocated: the
+/// packed buffer of a 2^31 × 2^31 dense layer (16 EiB) is never attempted.
+#[test]
+fn short_weights_with_huge_dimensions_are_refused_before_allocating() {
+    let huge = 1usize << 31;
+    let err = Dense::with_isa(Isa::Scalar, 1, huge, huge, &[0.0; 3], None, Activation::None).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            sepconv::Error::Kernel {
+                source: KernelError::LengthMismatch { what: "weights", actual: 3, .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = PointwiseConv2d::with_isa(
+        Isa::Scalar,
+        Shape4::new(1, 1, 1, huge),
+        huge,
+        &[0.0; 3],
+        None,
+        Activation::None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            sepconv::Error::Kernel { source: KernelError::LengthMismatch { what: "weights", .. }, .. }
+        ),
+        "{err}"
+    );
+}

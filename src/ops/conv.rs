@@ -139,7 +139,7 @@ impl DepthwiseConv2d {
                 source: KernelError::Unsupported { kernel: "depthwise", what, value, expected: geom.in_c },
             });
         }
-        let packed = Packed::new(op, table.dwconv_for(&geom), &geom, weights, bias)?;
+        let packed = Packed::new(op, table.dwconv_for(&geom), &geom, dims.weight_len, weights, bias)?;
         Ok(Self { op, geom, dims, packed, act, isa })
     }
 
@@ -250,8 +250,8 @@ impl PointwiseConv2d {
         act.validate().map_err(Error::kernel(op))?;
         let pixels = input.n * input.h * input.w; // cannot overflow: the input shape validated
         let shape = PointwiseShape { pixels, in_c: input.c, out_c };
-        shape.validate().map_err(Error::kernel(op))?;
-        let packed = Packed::new(op, table.pointwise, &shape, weights, bias)?;
+        let (_, weight_len, _) = shape.validate().map_err(Error::kernel(op))?;
+        let packed = Packed::new(op, table.pointwise, &shape, weight_len, weights, bias)?;
         Ok(Self { op, input, shape, packed, act, isa })
     }
 
@@ -387,7 +387,11 @@ impl Conv2d {
             } else {
                 (ConvPath::Grouped, table.grouped_conv)
             };
-            ConvImpl::General { path, dims, packed: Packed::new(Self::OP, kernel, &geom, weights, bias)? }
+            ConvImpl::General {
+                path,
+                dims,
+                packed: Packed::new(Self::OP, kernel, &geom, dims.weight_len, weights, bias)?,
+            }
         };
         Ok(Self { geom, act, isa, imp })
     }

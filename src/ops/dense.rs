@@ -53,8 +53,8 @@ impl Dense {
         check_plan_shape(Shape4::new(batch, 1, 1, out_features))?;
         act.validate().map_err(Error::kernel(Self::OP))?;
         let shape = PointwiseShape { pixels: batch, in_c: in_features, out_c: out_features };
-        shape.validate().map_err(Error::kernel(Self::OP))?;
-        let packed = Packed::new(Self::OP, kernel, &shape, weights, bias)?;
+        let (_, weight_len, _) = shape.validate().map_err(Error::kernel(Self::OP))?;
+        let packed = Packed::new(Self::OP, kernel, &shape, weight_len, weights, bias)?;
         Ok(Self { shape, packed, act, isa })
     }
 

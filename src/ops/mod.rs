@@ -68,13 +68,18 @@ struct Packed<G: 'static> {
 
 impl<G> Packed<G> {
     /// Sizes, allocates and fills the packed buffer; errors (lengths, geometry) name `op`.
+    /// `weight_len` is the length the geometry implies for `weights`: it is checked before
+    /// anything is allocated, so a short slice with huge dimensions is refused without
+    /// attempting a huge allocation.
     fn new(
         op: &'static str,
         kernel: PackedKernel<G>,
         g: &G,
+        weight_len: usize,
         weights: &[f32],
         bias: Option<&[f32]>,
     ) -> Result<Self, Error> {
+        sepconv_kernels::error::check_len("weights", weight_len, weights.len()).map_err(Error::kernel(op))?;
         let len = (kernel.packed_len)(g).map_err(Error::kernel(op))?;
         let mut buf = AlignedBuf::zeroed(len)?;
         (kernel.pack)(g, weights, bias, buf.as_mut_slice()).map_err(Error::kernel(op))?;

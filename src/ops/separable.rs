@@ -106,8 +106,8 @@ impl SeparableConv2d {
         let col = col.geometry(SeparableAxis::Column, mid);
         let col_dims = col.validate().map_err(Error::kernel(Self::OP))?;
         check_plan_shape(Shape4::new(input.n, col_dims.out_h, col_dims.out_w, input.c))?;
-        let row_packed = Packed::new(Self::OP, table.row_pass, &row, row_weights, None)?;
-        let col_packed = Packed::new(Self::OP, table.col_pass, &col, col_weights, bias)?;
+        let row_packed = Packed::new(Self::OP, table.row_pass, &row, row_dims.weight_len, row_weights, None)?;
+        let col_packed = Packed::new(Self::OP, table.col_pass, &col, col_dims.weight_len, col_weights, bias)?;
         let scratch = AlignedBuf::zeroed(row_dims.output_len)?;
         Ok(Self { input, row, col, col_dims, row_packed, col_packed, act, isa, scratch: Mutex::new(scratch) })
     }
