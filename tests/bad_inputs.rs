@@ -1267,3 +1267,35 @@ fn cli_refuses_bad_inputs() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Found by fuzzing (`fuzz/fuzz_targets/plan_ops.rs`): a 1-tap separable pass with a huge
+/// dilation is a valid geometry (one tap has no spacing) and must run like dilation 1 on every
+/// tier, without an arithmetic overflow in the kernels.
+#[test]
+fn one_tap_separable_pass_with_huge_dilation_runs_like_dilation_one() {
+    use sepconv::ops::{SeparableConv2d, SeparablePass1d};
+    let shape = sepconv::tensor::Shape4::new(1, 3, 5, 2);
+    let input = sepconv::tensor::Tensor::from_vec(shape, (0..30).map(|v| v as f32 - 7.0).collect()).unwrap();
+    let huge =
+        SeparablePass1d { kernel: 1, stride: 1, dilation: usize::MAX / 3, pad_before: 0, pad_after: 0 };
+    let unit = SeparablePass1d { dilation: 1, ..huge };
+    for isa in sepconv::dispatch::Isa::available() {
+        let run = |pass: SeparablePass1d| {
+            let op = SeparableConv2d::with_isa(
+                isa,
+                shape,
+                pass,
+                pass,
+                &[0.5, -2.0],
+                &[1.5, 0.25],
+                Some(&[0.1, 0.2]),
+                sepconv::kernels::Activation::None,
+            )
+            .unwrap();
+            let mut out = sepconv::tensor::Tensor::zeros(op.output_shape()).unwrap();
+            op.run(input.view(), out.view_mut()).unwrap();
+            out
+        };
+        assert_eq!(run(huge), run(unit), "{isa}");
+    }
+}

@@ -329,6 +329,13 @@ pub struct SeparableDims {
 }
 
 impl SeparablePassGeometry {
+    /// The same pass with `dilation = 1` when `kernel == 1`: a single tap has no spacing, so the
+    /// result is identical, and kernels that multiply the dilation by a row length cannot
+    /// overflow on an (irrelevant) huge dilation.
+    pub fn canonical(&self) -> Self {
+        if self.kernel == 1 { Self { dilation: 1, ..*self } } else { *self }
+    }
+
     /// Validates every parameter and returns the output dimensions and buffer lengths.
     pub fn validate(&self) -> Result<SeparableDims, KernelError> {
         check_nonzero("batch", self.batch)?;

@@ -105,6 +105,7 @@ pub fn row_pass_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     check_axis(g, SeparableAxis::Row, "row_pass_run")?;
     let (d, lay) = layout(g)?;
     act.validate()?;
@@ -136,6 +137,7 @@ pub fn col_pass_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     check_axis(g, SeparableAxis::Column, "col_pass_run")?;
     let (d, lay) = layout(g)?;
     act.validate()?;
