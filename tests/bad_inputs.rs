@@ -310,6 +310,17 @@ fn conv2d_planning() {
         Error::Kernel { source: KernelError::Overflow { .. }, .. },
         ["overflows"]
     );
+    // Huge padding with a huge stride: one output pixel, but a padded image whose size
+    // overflows (kernels step through it by stride · row).
+    let huge_pad = conv_geom()
+        .with_stride(usize::MAX / 2, usize::MAX / 2)
+        .with_padding(Padding2d::uniform(usize::MAX / 8));
+    refuse!(
+        "Conv2d padded image size overflows",
+        plan(huge_pad, &w),
+        Error::Kernel { source: KernelError::Overflow { what: "padded input size" }, .. },
+        ["padded input size", "overflows"]
+    );
     refuse!(
         "Conv2d clamp with min > max",
         Conv2d::new(conv_geom(), &w, None, Activation::Clamp { min: 2.0, max: 1.0 }),
@@ -1297,5 +1308,82 @@ fn one_tap_separable_pass_with_huge_dilation_runs_like_dilation_one() {
             out
         };
         assert_eq!(run(huge), run(unit), "{isa}");
+        // A 3-tap pass with a huge stride (one output along the axis: width 5, height 3) runs
+        // like its canonical stride (3 = padded 5 - extent 3 + 1).
+        let strided =
+            |stride| SeparablePass1d { kernel: 3, stride, dilation: 1, pad_before: 0, pad_after: 0 };
+        let run3 = |pass: SeparablePass1d| {
+            let op = SeparableConv2d::with_isa(
+                isa,
+                shape,
+                pass,
+                pass,
+                &[0.5, -2.0, 1.0, 0.25, 3.0, -1.0],
+                &[1.5, 0.25, -0.5, 2.0, 1.0, 0.75],
+                None,
+                sepconv::kernels::Activation::None,
+            )
+            .unwrap();
+            let mut out = sepconv::tensor::Tensor::zeros(op.output_shape()).unwrap();
+            op.run(input.view(), out.view_mut()).unwrap();
+            out
+        };
+        assert_eq!(run3(strided(usize::MAX / 2)), run3(strided(3)), "{isa}");
+    }
+}
+
+/// The Conv2dGeometry form of the fuzz finding above: a huge stride on an axis with one output,
+/// or a huge dilation on an axis with a one-tap kernel, is a valid geometry that must run like
+/// its canonical form (`Conv2dGeometry::canonical`) on every tier and every conv route (dense,
+/// grouped, depthwise), without an arithmetic overflow in the kernels.
+#[test]
+fn huge_stride_or_dilation_on_a_single_output_axis_runs_like_its_canonical_form() {
+    let shape = Shape4::new(2, 3, 5, 4);
+    let input = Tensor::from_vec(shape, (0..120).map(|v| (v % 13) as f32 - 6.0).collect()).unwrap();
+    // (label, geometry with huge values, the same convolution with small ones)
+    let cases: Vec<(&str, Conv2dGeometry, Conv2dGeometry)> = [(1, 6), (2, 4), (4, 4)]
+        .into_iter()
+        .flat_map(|(groups, out_c)| {
+            let base = Conv2dGeometry { kernel_h: 2, ..Conv2dGeometry::new(2, 3, 5, 4, out_c, 2, 1) }
+                .with_groups(groups)
+                .with_padding(Padding2d { top: 1, left: 1, bottom: 0, right: 2 });
+            // Height: padded 4, extent 2 -> one output for any stride >= 3; width: 1 tap.
+            [
+                ("stride_h", base.with_stride(usize::MAX / 3, 2), base.with_stride(3, 2)),
+                ("dilation_w", base.with_dilation(1, usize::MAX / 5), base.with_dilation(1, 1)),
+                (
+                    "both",
+                    base.with_stride(usize::MAX - 1, 1).with_dilation(2, usize::MAX),
+                    base.with_stride(2, 1).with_dilation(2, 1),
+                ),
+            ]
+        })
+        .collect();
+    for (what, huge, unit) in cases {
+        assert_eq!(huge.validate().unwrap(), unit.validate().unwrap(), "{what}: dims differ");
+        assert_eq!(huge.canonical().validate(), huge.validate(), "{what}: canonical dims differ");
+        let w: Vec<f32> =
+            (0..huge.validate().unwrap().weight_len).map(|v| (v % 7) as f32 * 0.25 - 0.5).collect();
+        let bias: Vec<f32> = (0..huge.out_c).map(|v| v as f32 * 0.125).collect();
+        let mut expected = None;
+        for isa in Isa::available() {
+            let run = |g: Conv2dGeometry| {
+                let op = Conv2d::with_isa(isa, g, &w, Some(&bias), Activation::None).unwrap();
+                let mut out = Tensor::zeros(op.output_shape()).unwrap();
+                op.run(input.view(), out.view_mut()).unwrap();
+                out
+            };
+            let (a, b) = (run(huge), run(unit));
+            assert_eq!(a, b, "{what} groups {} on {isa}", huge.groups);
+            // Every tier agrees with the first (scalar reference) one within float rounding.
+            let first = expected.get_or_insert_with(|| a.clone());
+            for (x, y) in first.as_slice().iter().zip(a.as_slice()) {
+                assert!(
+                    (x - y).abs() <= 1e-5 * (1.0 + x.abs()),
+                    "{what} groups {} on {isa}: {x} vs {y}",
+                    huge.groups
+                );
+            }
+        }
     }
 }

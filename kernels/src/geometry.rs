@@ -237,7 +237,34 @@ impl Conv2dGeometry {
             &[self.out_c, self.kernel_h, self.kernel_w, self.in_c / self.groups],
         )?;
         let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.out_c])?;
+        // Kernels step through the input by `stride · row` and `dilation · row`; both are at
+        // most the padded image size (after `canonical()`), so bounding it bounds them.
+        checked_product(
+            "padded input size",
+            &[
+                padded_extent(self.in_h, p.top, p.bottom)?,
+                padded_extent(self.in_w, p.left, p.right)?,
+                self.in_c,
+            ],
+        )?;
         Ok(Conv2dDims { out_h, out_w, input_len, weight_len, output_len })
+    }
+
+    /// The same convolution in the form the kernels run: dilation 1 on an axis whose kernel has
+    /// one tap (a single tap has no spacing), and on an axis with a single output a stride no
+    /// larger than `padded - kernel_extent + 1` (any larger stride gives the same one output).
+    ///
+    /// The result has the same output dimensions and values as `self`, and every `stride` and
+    /// `dilation · (kernel - 1)` is at most the padded extent, so products with row lengths are
+    /// bounded by the padded image size that [`Conv2dGeometry::validate`] checks. Meant for a
+    /// validated geometry; on an invalid one it returns `self` unchanged.
+    pub fn canonical(&self) -> Self {
+        let p = self.padding;
+        let (stride_h, dilation_h) =
+            canonical_axis(self.in_h, self.kernel_h, self.stride_h, self.dilation_h, p.top, p.bottom);
+        let (stride_w, dilation_w) =
+            canonical_axis(self.in_w, self.kernel_w, self.stride_w, self.dilation_w, p.left, p.right);
+        Self { stride_h, stride_w, dilation_h, dilation_w, ..*self }
     }
 
     /// Multiply-adds of the convolution (2 FLOPs each), or `None` on overflow or an invalid
@@ -332,8 +359,27 @@ impl SeparablePassGeometry {
     /// The same pass with `dilation = 1` when `kernel == 1`: a single tap has no spacing, so the
     /// result is identical, and kernels that multiply the dilation by a row length cannot
     /// overflow on an (irrelevant) huge dilation.
+    ///
+    /// Also clamps the stride as [`Conv2dGeometry::canonical`] does: with a single output along
+    /// the axis, a stride above `padded - kernel_extent + 1` becomes that value (same output).
     pub fn canonical(&self) -> Self {
-        if self.kernel == 1 { Self { dilation: 1, ..*self } } else { *self }
+        let (stride, dilation) = canonical_axis(
+            self.axis_extent(),
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.pad_before,
+            self.pad_after,
+        );
+        Self { stride, dilation, ..*self }
+    }
+
+    /// Input extent along `axis` (width for a row pass, height for a column pass).
+    fn axis_extent(&self) -> usize {
+        match self.axis {
+            SeparableAxis::Row => self.in_w,
+            SeparableAxis::Column => self.in_h,
+        }
     }
 
     /// Validates every parameter and returns the output dimensions and buffer lengths.
@@ -371,14 +417,46 @@ impl SeparablePassGeometry {
                 self.in_w,
             ),
         };
-        Ok(SeparableDims {
-            out_h,
-            out_w,
-            input_len: checked_product("input length", &[self.batch, self.in_h, self.in_w, self.channels])?,
-            weight_len: checked_product("weight length", &[self.kernel, self.channels])?,
-            output_len: checked_product("output length", &[self.batch, out_h, out_w, self.channels])?,
-        })
+        let input_len = checked_product("input length", &[self.batch, self.in_h, self.in_w, self.channels])?;
+        let weight_len = checked_product("weight length", &[self.kernel, self.channels])?;
+        let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.channels])?;
+        // As for Conv2dGeometry: bounds `stride · row` and `dilation · row` in the kernels.
+        let padded = padded_extent(self.axis_extent(), self.pad_before, self.pad_after)?;
+        let other = match self.axis {
+            SeparableAxis::Row => self.in_h,
+            SeparableAxis::Column => self.in_w,
+        };
+        checked_product("padded input size", &[padded, other, self.channels])?;
+        Ok(SeparableDims { out_h, out_w, input_len, weight_len, output_len })
     }
+}
+
+/// `input + before + after`, or an overflow error.
+fn padded_extent(input: usize, before: usize, after: usize) -> Result<usize, KernelError> {
+    input
+        .checked_add(before)
+        .and_then(|x| x.checked_add(after))
+        .ok_or(KernelError::Overflow { what: "padded input extent" })
+}
+
+/// `(stride, dilation)` of one axis in canonical form (see [`Conv2dGeometry::canonical`]).
+fn canonical_axis(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    pad_before: usize,
+    pad_after: usize,
+) -> (usize, usize) {
+    let dilation = if kernel == 1 && dilation != 0 { 1 } else { dilation };
+    let extent = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
+    let padded = input.saturating_add(pad_before).saturating_add(pad_after);
+    // With `stride > padded - extent` there is exactly one output, as with `padded - extent + 1`.
+    let stride = match padded.checked_sub(extent) {
+        Some(room) if stride > room => room.saturating_add(1).max(1),
+        _ => stride,
+    };
+    (stride, dilation)
 }
 
 /// How to pad one spatial axis of a convolution.

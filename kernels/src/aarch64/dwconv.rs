@@ -80,6 +80,7 @@ const HOIST_K: usize = 3;
 ///
 /// Errors: an invalid or non-depthwise geometry, or overflow.
 pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let g = &g.canonical();
     crate::dwconv_layout::packed_len(g)
 }
 
@@ -95,6 +96,7 @@ pub fn dwconv_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     crate::dwconv_layout::pack(g, weights, bias, packed)
 }
 
@@ -115,6 +117,7 @@ pub fn dwconv_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     check_depthwise(g)?;
     act.validate()?;

@@ -24,6 +24,7 @@ fn packed_len_of(g: &Conv2dGeometry) -> Option<usize> {
 /// zero-padded when `out_c / groups` is not a multiple of 8): 8 biases, then the weights
 /// `[kh][kw][in_c/groups][8]` (lane `l` = output channel `8·block + l` of the group).
 pub fn conv2d_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let g = &g.canonical();
     g.validate()?;
     packed_len_of(g).ok_or(KernelError::Overflow { what: "packed length" })
 }
@@ -39,6 +40,7 @@ pub fn conv2d_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     check_len("weights", d.weight_len, weights.len())?;
     if let Some(b) = bias {
@@ -82,6 +84,7 @@ pub fn conv2d_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     let total = packed_len_of(g).ok_or(KernelError::Overflow { what: "packed length" })?;
     check_len("packed", total, packed.len())?;

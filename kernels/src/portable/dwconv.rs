@@ -31,6 +31,7 @@ const NC: usize = 4;
 ///
 /// Errors: an invalid or non-depthwise geometry, or overflow.
 pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let g = &g.canonical();
     crate::dwconv_layout::packed_len(g)
 }
 
@@ -46,6 +47,7 @@ pub fn dwconv_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     crate::dwconv_layout::pack(g, weights, bias, packed)
 }
 
@@ -65,6 +67,7 @@ pub fn dwconv_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     check_depthwise(g)?;
     act.validate()?;

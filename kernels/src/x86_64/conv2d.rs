@@ -109,6 +109,7 @@ fn packed_len_of(g: &Conv2dGeometry) -> Option<usize> {
 ///   where lane `l` (channel `oc = 8v + l`, `o = oc % c`) of entry `r` holds the weight of
 ///   input channel `(o + r) % c` of that channel's group.
 pub fn conv2d_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let g = &g.canonical();
     g.validate()?;
     packed_len_of(g).ok_or(KernelError::Overflow { what: "packed length" })
 }
@@ -124,6 +125,7 @@ pub fn conv2d_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     check_len("weights", d.weight_len, weights.len())?;
     if let Some(b) = bias {
@@ -196,6 +198,7 @@ pub fn conv2d_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     let total = packed_len_of(g).ok_or(KernelError::Overflow { what: "packed length" })?;
     check_len("packed", total, packed.len())?;

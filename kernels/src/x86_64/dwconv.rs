@@ -65,6 +65,7 @@ static MASK_TABLE: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0
 ///
 /// Errors: an invalid or non-depthwise geometry, or overflow.
 pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let g = &g.canonical();
     crate::dwconv_layout::packed_len(g)
 }
 
@@ -80,6 +81,7 @@ pub fn dwconv_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     crate::dwconv_layout::pack(g, weights, bias, packed)
 }
 
@@ -100,6 +102,7 @@ pub fn dwconv_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    let g = &g.canonical();
     let d = g.validate()?;
     check_depthwise(g)?;
     act.validate()?;
