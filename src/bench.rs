@@ -279,37 +279,53 @@ pub fn time_runs(
     Ok(Timing { median: times[times.len() / 2], min: times[0], runs: times.len() })
 }
 
-/// This core's FMA throughput in GFLOP/s, measured by a short probe (independent FMA chains),
-/// or `None` where no probe exists for this architecture or the CPU lacks FMA.
+/// This core's FMA throughput in GFLOP/s on the vector width of the AVX2 / NEON kernels
+/// (256-bit FMAs on x86_64, 128-bit on aarch64), measured by a short probe (independent FMA
+/// chains), or `None` where no probe exists for this architecture or the CPU lacks FMA.
 pub fn fma_peak_gflops() -> Option<f64> {
     #[cfg(target_arch = "x86_64")]
     {
         use sepconv_kernels::x86_64::probe::{FMA_PROBE_FLOPS_PER_ITER, fma_probe};
-        const ITERS: u64 = 2_000_000;
-        fma_probe(1000).ok()?;
-        let mut best = f64::INFINITY;
-        for _ in 0..5 {
-            let t = Instant::now();
-            std::hint::black_box(fma_probe(std::hint::black_box(ITERS)).ok()?);
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        Some((ITERS * FMA_PROBE_FLOPS_PER_ITER) as f64 / best / 1e9)
+        measure_probe(fma_probe, FMA_PROBE_FLOPS_PER_ITER)
     }
     #[cfg(target_arch = "aarch64")]
     {
         use sepconv_kernels::aarch64::probe::{FMA_PROBE_FLOPS_PER_ITER, fma_probe};
-        const ITERS: u64 = 2_000_000;
-        fma_probe(1000).ok()?;
-        let mut best = f64::INFINITY;
-        for _ in 0..5 {
-            let t = Instant::now();
-            std::hint::black_box(fma_probe(std::hint::black_box(ITERS)).ok()?);
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        Some((ITERS * FMA_PROBE_FLOPS_PER_ITER) as f64 / best / 1e9)
+        measure_probe(fma_probe, FMA_PROBE_FLOPS_PER_ITER)
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         None
     }
+}
+
+/// The FMA peak that `isa`'s kernels can reach, in GFLOP/s: the 512-bit probe for
+/// [`Isa::Avx512`], [`fma_peak_gflops`] for every other tier. `None` where no probe runs.
+pub fn fma_peak_gflops_for(isa: Isa) -> Option<f64> {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => {
+            use sepconv_kernels::avx512::probe::{FMA_PROBE_FLOPS_PER_ITER, fma_probe};
+            measure_probe(fma_probe, FMA_PROBE_FLOPS_PER_ITER)
+        }
+        _ => fma_peak_gflops(),
+    }
+}
+
+/// Runs an FMA probe (warm-up, then the best of 5 timed calls) and returns GFLOP/s; `None`
+/// when the probe refuses to run (the CPU lacks its features).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn measure_probe(
+    probe: fn(u64) -> Result<f32, sepconv_kernels::KernelError>,
+    flops_per_iter: u64,
+) -> Option<f64> {
+    const ITERS: u64 = 2_000_000;
+    probe(1000).ok()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        std::hint::black_box(probe(std::hint::black_box(ITERS)).ok()?);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Some((ITERS * flops_per_iter) as f64 / best / 1e9)
 }

@@ -2,9 +2,10 @@
 //! kernel function pointers.
 //!
 //! Tiers, lowest to highest: [`Isa::Scalar`] (the reference kernels), [`Isa::Portable`]
-//! (`wide`-based, any target), [`Isa::Avx2Fma`] (x86_64 with AVX2 and FMA), [`Isa::Neon`]
-//! (aarch64). The best available tier is used unless one is forced with the environment
-//! variable `SEPCONV_ISA=scalar|portable|avx2|neon` (read once) or with [`force_isa`]. Forcing
+//! (`wide`-based, any target), [`Isa::Avx2Fma`] (x86_64 with AVX2 and FMA), [`Isa::Avx512`]
+//! (x86_64 with AVX-512F as well), [`Isa::Neon`] (aarch64). The best available tier is used
+//! unless one is forced with the environment variable
+//! `SEPCONV_ISA=scalar|portable|avx2|avx512|neon` (read once) or with [`force_isa`]. Forcing
 //! a tier the CPU lacks, or an unknown name, is an [`Error`], never undefined behaviour: a
 //! kernel table is only handed out for a tier whose features were detected.
 //!
@@ -32,30 +33,37 @@ pub enum Isa {
     Portable,
     /// AVX2 + FMA intrinsics (x86_64).
     Avx2Fma,
+    /// AVX-512F intrinsics where they pay (the pointwise / dense GEMM), the AVX2 kernels
+    /// elsewhere (x86_64 with AVX-512F, AVX2 and FMA).
+    Avx512,
     /// NEON intrinsics (aarch64).
     Neon,
 }
 
 impl Isa {
     /// Every tier, lowest first.
-    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Portable, Isa::Avx2Fma, Isa::Neon];
+    pub const ALL: [Isa; 5] = [Isa::Scalar, Isa::Portable, Isa::Avx2Fma, Isa::Avx512, Isa::Neon];
 
-    /// The tier's name as `SEPCONV_ISA` spells it: `scalar`, `portable`, `avx2`, `neon`.
+    /// The tier's name as `SEPCONV_ISA` spells it: `scalar`, `portable`, `avx2`, `avx512`,
+    /// `neon`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Portable => "portable",
             Isa::Avx2Fma => "avx2",
+            Isa::Avx512 => "avx512",
             Isa::Neon => "neon",
         }
     }
 
-    /// Parses a tier name (case-insensitive; `avx2fma` is accepted for `avx2`).
+    /// Parses a tier name (case-insensitive; `avx2fma` is accepted for `avx2`, `avx512f` for
+    /// `avx512`).
     pub fn from_name(name: &str) -> Result<Isa, Error> {
         match name.trim().to_ascii_lowercase().as_str() {
             "scalar" => Ok(Isa::Scalar),
             "portable" => Ok(Isa::Portable),
             "avx2" | "avx2fma" => Ok(Isa::Avx2Fma),
+            "avx512" | "avx512f" => Ok(Isa::Avx512),
             "neon" => Ok(Isa::Neon),
             _ => Err(Error::UnknownIsa(name.to_string())),
         }
@@ -70,6 +78,10 @@ impl Isa {
             Isa::Avx2Fma if !f.avx2 => Some("the CPU lacks AVX2"),
             Isa::Avx2Fma if !f.fma => Some("the CPU lacks FMA"),
             Isa::Avx2Fma => None,
+            Isa::Avx512 if !cfg!(target_arch = "x86_64") => Some("not an x86_64 CPU"),
+            Isa::Avx512 if !f.avx512f => Some("the CPU lacks AVX-512F"),
+            Isa::Avx512 if !(f.avx2 && f.fma) => Some("the CPU lacks AVX2 or FMA"),
+            Isa::Avx512 => None,
             Isa::Neon if !cfg!(target_arch = "aarch64") => Some("not an aarch64 CPU"),
             Isa::Neon if !f.neon => Some("the CPU lacks NEON"),
             Isa::Neon => None,
@@ -447,6 +459,27 @@ static AVX2_FMA: KernelTable = {
 #[cfg(not(target_arch = "x86_64"))]
 static AVX2_FMA: KernelTable = reference_table(Isa::Avx2Fma);
 
+/// The AVX-512 tier: AVX-512F kernels for the GEMMs (pointwise, dense), the AVX2 kernels for
+/// everything else (the names say which). Every entry point re-checks the CPU's features.
+#[cfg(target_arch = "x86_64")]
+static AVX512: KernelTable = {
+    use sepconv_kernels::avx512 as z;
+    KernelTable {
+        isa: Isa::Avx512,
+        pointwise: packed!(
+            "pointwise/avx512",
+            z::pointwise,
+            pointwise_packed_len,
+            pointwise_pack,
+            pointwise_run
+        ),
+        dense: packed!("dense/avx512", z::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        ..AVX2_FMA
+    }
+};
+#[cfg(not(target_arch = "x86_64"))]
+static AVX512: KernelTable = reference_table(Isa::Avx512);
+
 /// The NEON tier: its own kernels where they exist, the reference elsewhere (the names say
 /// which). Every NEON entry point re-checks the CPU's features on each call.
 #[cfg(target_arch = "aarch64")]
@@ -481,6 +514,7 @@ pub fn kernels(isa: Isa) -> Result<&'static KernelTable, Error> {
         Isa::Scalar => &SCALAR,
         Isa::Portable => &PORTABLE,
         Isa::Avx2Fma => &AVX2_FMA,
+        Isa::Avx512 => &AVX512,
         Isa::Neon => &NEON,
     })
 }

@@ -121,7 +121,7 @@ pub enum Error {
     #[error("unknown model `{0}`; the built-in models are mobilenet_v1 and mobilenet_v2")]
     UnknownModel(String),
     /// An ISA tier name that is not one of `scalar`, `portable`, `avx2`, `neon`.
-    #[error("unknown ISA tier `{0}`; expected one of scalar, portable, avx2, neon")]
+    #[error("unknown ISA tier `{0}`; expected one of scalar, portable, avx2, avx512, neon")]
     UnknownIsa(String),
     /// An ISA tier this CPU cannot run.
     #[error("ISA tier `{isa}` is not available on this CPU: {reason}")]

@@ -22,7 +22,7 @@ fn unavailable_tier() -> Option<Isa> {
 
 #[test]
 fn from_name_round_trips_and_rejects_unknown_names() {
-    assert_eq!(Isa::ALL.map(Isa::name), ["scalar", "portable", "avx2", "neon"]);
+    assert_eq!(Isa::ALL.map(Isa::name), ["scalar", "portable", "avx2", "avx512", "neon"]);
     for isa in Isa::ALL {
         assert_eq!(Isa::from_name(isa.name()), Ok(isa));
         assert_eq!(Isa::from_name(&isa.name().to_uppercase()), Ok(isa));
@@ -32,9 +32,10 @@ fn from_name_round_trips_and_rejects_unknown_names() {
     assert_eq!(Isa::from_name("NeOn"), Ok(Isa::Neon));
     assert_eq!(Isa::from_name("avx2fma"), Ok(Isa::Avx2Fma));
     assert_eq!(Isa::from_name("AVX2FMA"), Ok(Isa::Avx2Fma));
+    assert_eq!(Isa::from_name("avx512f"), Ok(Isa::Avx512));
     assert_eq!(Isa::from_name(" scalar\n"), Ok(Isa::Scalar), "surrounding whitespace is ignored");
 
-    for bad in ["bogus", "", "avx", "avx512", "sse", "scalar2", "neon64"] {
+    for bad in ["bogus", "", "avx", "avx512bw", "sse", "scalar2", "neon64"] {
         let err = Isa::from_name(bad).unwrap_err();
         assert_eq!(err, Error::UnknownIsa(bad.to_string()));
         let msg = err.to_string();
@@ -74,12 +75,21 @@ fn availability_matches_the_cpu() {
         assert!(!f.neon && !f.asimddp && !f.fp16, "{f:?}");
         assert_eq!(f.names().contains(&"avx2"), f.avx2);
         assert_eq!(Isa::Neon.unavailable_reason(), Some("not an aarch64 CPU"));
-        assert_eq!(best, if avx2_fma { Isa::Avx2Fma } else { Isa::Portable });
+        let avx512 = avx2_fma && std::arch::is_x86_feature_detected!("avx512f");
+        assert_eq!(Isa::Avx512.is_available(), avx512);
+        assert_eq!(f.avx512f, std::arch::is_x86_feature_detected!("avx512f"));
+        let want = match (avx512, avx2_fma) {
+            (true, _) => Isa::Avx512,
+            (false, true) => Isa::Avx2Fma,
+            (false, false) => Isa::Portable,
+        };
+        assert_eq!(best, want);
     }
     #[cfg(target_arch = "aarch64")]
     {
         assert!(Isa::Neon.is_available(), "NEON is mandatory on aarch64");
         assert_eq!(Isa::Avx2Fma.unavailable_reason(), Some("not an x86_64 CPU"));
+        assert_eq!(Isa::Avx512.unavailable_reason(), Some("not an x86_64 CPU"));
         assert!(dispatch::cpu_features().neon);
         assert_eq!(best, Isa::Neon);
     }
@@ -138,7 +148,18 @@ fn own_kernels(isa: Isa) -> &'static [&'static str] {
             "col_pass",
             "dense",
         ],
+        // The AVX-512 tier has its own GEMM; its other ops are the AVX2 kernels.
+        Isa::Avx512 => &["pointwise", "dense"],
         Isa::Scalar => &[],
+    }
+}
+
+/// The implementations a tier's table may name besides its own: the reference, and for the
+/// AVX-512 tier the AVX2 kernels (every AVX-512F CPU here also has AVX2 and FMA).
+fn borrowed_impls(isa: Isa) -> &'static [&'static str] {
+    match isa {
+        Isa::Avx512 => &["reference", "avx2"],
+        _ => &["reference"],
     }
 }
 
@@ -176,7 +197,7 @@ fn kernel_tables_name_every_entry_op_slash_impl() {
             // tier name) where it has one, `/reference` where it does not yet — and the op
             // classes listed in `own_kernels` must be its own.
             let own = if isa == Isa::Scalar { "reference" } else { isa.name() };
-            assert!(imp == "reference" || imp == own, "{isa}: `{name}`");
+            assert!(borrowed_impls(isa).contains(&imp) || imp == own, "{isa}: `{name}`");
             if own_kernels(isa).contains(&class) {
                 assert_eq!(imp, own, "{isa}: `{name}` should be the tier's own kernel");
             }
@@ -300,6 +321,8 @@ fn assert_ran_on(isa: Isa, class: &str, kernel: &str) {
     assert_eq!(op, class, "{isa}: `{kernel}`");
     if own_kernels(isa).contains(&class) {
         assert_eq!(imp, isa.name(), "{isa}: `{kernel}` is not the forced tier's kernel");
+    } else if isa == Isa::Avx512 {
+        assert_eq!(imp, "avx2", "{isa}: `{kernel}` (the AVX-512 tier borrows the AVX2 kernels)");
     } else {
         assert_eq!(imp, "reference", "{isa}: `{kernel}`");
     }

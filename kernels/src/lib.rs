@@ -58,6 +58,8 @@ extern crate std;
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod activation;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
 mod dwconv_layout;
 pub mod error;
 pub mod geometry;

@@ -455,7 +455,19 @@ fn conv2d_guarded() {
 
 #[test]
 fn pointwise_guarded() {
-    let tiers = tiers!(pointwise, pointwise_packed_len, pointwise_pack, pointwise_run);
+    #[allow(unused_mut)]
+    let mut tiers = tiers!(pointwise, pointwise_packed_len, pointwise_pack, pointwise_run);
+    // The AVX-512 tier has its own kernel only for the GEMM (its other ops are the AVX2 ones).
+    #[cfg(target_arch = "x86_64")]
+    if sepconv_kernels::avx512::is_available() {
+        use sepconv_kernels::avx512::pointwise as z;
+        tiers.push(Tier {
+            name: "avx512",
+            packed_len: z::pointwise_packed_len,
+            pack: z::pointwise_pack,
+            run: z::pointwise_run,
+        });
+    }
     let mut counts = Counts::default();
     let mut i = 0usize;
     for m in 1..=13 {

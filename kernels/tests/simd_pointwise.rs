@@ -1,7 +1,7 @@
 //! The SIMD pointwise (1×1 conv = GEMM) kernels against the reference oracle, through the
 //! packed contract (`pointwise_packed_len` / `pointwise_pack` / `pointwise_run`) of each tier:
 //! portable always; AVX2 on x86_64 (run when the CPU has AVX2+FMA, else it must answer
-//! `IsaUnavailable`); NEON on aarch64 (run when the CPU has NEON, else it must answer
+//! `IsaUnavailable`); AVX-512 likewise (AVX-512F); NEON on aarch64 (run when the CPU has NEON, else it must answer
 //! `IsaUnavailable`; under qemu it runs).
 //!
 //! Tolerance: each output within `1e-5 · (|bias| + Σ_k |x·w|)` of the reference (which
@@ -10,10 +10,12 @@
 //! for random data; a missing, doubled or misplaced term moves a result by a whole `|x·w|`,
 //! which this catches. NaN must come out exactly where the reference has NaN.
 //!
-//! Shapes sweep every tile remainder: M 1–50 (every row-tile size 1–8 and the even splits),
-//! K 1–70 and a few K up to 700 (larger than the AVX2 K block of 170–512 rows, so the
+//! Shapes sweep every tile remainder: M 1–50 (every row-tile size 1–8 (1–12 for AVX-512) and
+//! the even splits), K 1–70 and a few K up to 700 (larger than the AVX2 K block of 170–512
+//! rows and the AVX-512 one of 85–256, so the
 //! accumulate-into-C path runs; the NEON K block is 512 rows, crossed by every K > 512 here),
-//! N 1–70 (every last-panel width 8/16/24 of AVX2 and 4/8 of NEON, every masked / partial lane
+//! N 1–70 (every last-panel width 8/16/24 of AVX2, 16/32/48 of AVX-512 and 4/8 of NEON, every
+//! masked / partial lane
 //! count, several panels), M large enough to cross the NEON M block (128 KiB of A rows), all
 //! four activations, with and without bias; plus the seven standard-set layers and the error
 //! paths.
@@ -69,6 +71,20 @@ fn has_avx2() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
+#[cfg(target_arch = "x86_64")]
+const AVX512: Tier = Tier {
+    name: "avx512",
+    len: sepconv_kernels::avx512::pointwise::pointwise_packed_len,
+    pack: sepconv_kernels::avx512::pointwise::pointwise_pack,
+    run: sepconv_kernels::avx512::pointwise::pointwise_run,
+    pad: 16,
+};
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx512() -> bool {
+    has_avx2() && std::is_x86_feature_detected!("avx512f")
+}
+
 #[cfg(target_arch = "aarch64")]
 const NEON: Tier = Tier {
     name: "neon",
@@ -90,6 +106,10 @@ fn tiers() -> Vec<Tier> {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         t.push(AVX2);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        t.push(AVX512);
     }
     #[cfg(target_arch = "aarch64")]
     if has_neon() {
@@ -335,11 +355,19 @@ fn standard_set_shapes() {
 #[test]
 fn packed_len_is_k_plus_one_times_padded_n() {
     for tier in tiers() {
-        // (k, n, length when padded to 8 columns, length when padded to 4)
-        for (k, n, want8, want4) in
-            [(1, 1, 16, 8), (3, 8, 32, 32), (3, 9, 64, 48), (10, 24, 264, 264), (2, 33, 120, 108)]
-        {
-            let want = if tier.pad == 8 { want8 } else { want4 };
+        // (k, n, length when padded to 8 columns, to 4, to 16)
+        for (k, n, want8, want4, want16) in [
+            (1, 1, 16, 8, 32),
+            (3, 8, 32, 32, 64),
+            (3, 9, 64, 48, 64),
+            (10, 24, 264, 264, 352),
+            (2, 33, 120, 108, 144),
+        ] {
+            let want = match tier.pad {
+                8 => want8,
+                4 => want4,
+                _ => want16,
+            };
             let s = PointwiseShape { pixels: 5, in_c: k, out_c: n };
             assert_eq!((tier.len)(&s), Ok(want), "tier={} k={k} n={n}", tier.name);
         }
@@ -446,6 +474,28 @@ fn error_paths() {
         assert_eq!(pack_err(tier, PW, 12, Some(5), plen), len_mismatch("bias", 4, 5));
         assert_eq!(pack_err(tier, PW, 12, Some(4), plen + 1), len_mismatch("packed", plen, plen + 1));
         assert_eq!(pack_err(tier, PW, 12, None, other), len_mismatch("packed", plen, other));
+    }
+}
+
+/// Without AVX-512F the AVX-512 entry points refuse to run (after validating their arguments).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_runs_or_reports_unavailable() {
+    let plen = (AVX512.len)(&PW).unwrap();
+    assert_eq!(plen, 4 * 16);
+    let mut packed = vec![0.0; plen];
+    let mut out = vec![SENTINEL; 20];
+    let pack = (AVX512.pack)(&PW, &[1.0; 12], None, &mut packed);
+    let run = (AVX512.run)(&PW, &[1.0; 15], &packed, Activation::None, &mut out);
+    if has_avx512() {
+        assert_eq!(pack, Ok(()));
+        assert_eq!(run, Ok(()));
+        assert!(out.iter().all(|&v| v == 3.0), "{out:?}");
+    } else {
+        let unavailable = Err(KernelError::IsaUnavailable { isa: "avx512" });
+        assert_eq!(pack, unavailable);
+        assert_eq!(run, unavailable);
+        assert!(out.iter().all(|v| v.to_bits() == SENTINEL.to_bits()));
     }
 }
 

@@ -44,7 +44,7 @@ pub struct RunArgs {
     /// Threads per op (1 = no thread pool at all).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: u32,
-    /// ISA tier (scalar|portable|avx2|neon); default: SEPCONV_ISA, else the best available.
+    /// ISA tier (scalar|portable|avx2|avx512|neon); default: SEPCONV_ISA, else the best available.
     #[arg(long)]
     pub isa: Option<String>,
     /// Pin the pool's threads to cores.
