@@ -9,8 +9,10 @@
 //! a tier the CPU lacks, or an unknown name, is an [`Error`], never undefined behaviour: a
 //! kernel table is only handed out for a tier whose features were detected.
 //!
-//! Where a tier has no kernel of its own for an op yet, its table points at the reference
-//! kernel, and the kernel name says so (`dwconv3x3s1/reference`).
+//! Where a tier has no kernel of its own for an op, its table points at another tier's kernel
+//! and the kernel name says which: the memory-bound elementwise ops (add, activation, global
+//! average pool) run the portable kernels on every SIMD tier (`add/portable`), and the AVX-512
+//! tier borrows the AVX2 kernels for the ops it has no own kernel for (`dwconv/avx2`).
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -396,6 +398,19 @@ const fn reference_table(isa: Isa) -> KernelTable {
 
 static SCALAR: KernelTable = reference_table(Isa::Scalar);
 
+/// `table` with the portable elementwise kernels (add, activation, global average pool):
+/// memory-bound ops where the `wide` vectors reach the bandwidth that matters, shared by
+/// every SIMD tier (the names say `/portable`).
+const fn with_portable_elementwise(table: KernelTable) -> KernelTable {
+    use sepconv_kernels::portable::elementwise as e;
+    KernelTable {
+        activation: Kernel { name: "activation/portable", func: e::activation },
+        add: Kernel { name: "add/portable", func: e::add },
+        global_avg_pool: Kernel { name: "global_avg_pool/portable", func: e::global_avg_pool },
+        ..table
+    }
+}
+
 /// The portable (`wide`) tier: its own kernels where they exist, the reference elsewhere
 /// (the names say which).
 static PORTABLE: KernelTable = {
@@ -428,7 +443,7 @@ static PORTABLE: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/portable", p::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
-        ..reference_table(Isa::Portable)
+        ..with_portable_elementwise(reference_table(Isa::Portable))
     }
 };
 
@@ -453,7 +468,7 @@ static AVX2_FMA: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/avx2", x::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
-        ..reference_table(Isa::Avx2Fma)
+        ..with_portable_elementwise(reference_table(Isa::Avx2Fma))
     }
 };
 #[cfg(not(target_arch = "x86_64"))]
@@ -501,7 +516,7 @@ static NEON: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/neon", a::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
-        ..reference_table(Isa::Neon)
+        ..with_portable_elementwise(reference_table(Isa::Neon))
     }
 };
 #[cfg(not(target_arch = "aarch64"))]

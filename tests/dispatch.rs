@@ -154,12 +154,14 @@ fn own_kernels(isa: Isa) -> &'static [&'static str] {
     }
 }
 
-/// The implementations a tier's table may name besides its own: the reference, and for the
-/// AVX-512 tier the AVX2 kernels (every AVX-512F CPU here also has AVX2 and FMA).
+/// The implementations a tier's table may name besides its own: the reference, the portable
+/// elementwise kernels (every SIMD tier), and for the AVX-512 tier the AVX2 kernels (every
+/// AVX-512F CPU here also has AVX2 and FMA).
 fn borrowed_impls(isa: Isa) -> &'static [&'static str] {
     match isa {
-        Isa::Avx512 => &["reference", "avx2"],
-        _ => &["reference"],
+        Isa::Scalar => &["reference"],
+        Isa::Avx512 => &["reference", "portable", "avx2"],
+        _ => &["reference", "portable"],
     }
 }
 

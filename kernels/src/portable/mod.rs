@@ -8,5 +8,6 @@
 
 pub mod conv2d;
 pub mod dwconv;
+pub mod elementwise;
 pub mod pointwise;
 pub mod separable;
