@@ -1,6 +1,9 @@
 //! Planned graphs: a [`Model`] (from the ONNX importer or the built-in models) planned once
 //! into ops over an arena of activation buffers, then run every frame without allocating.
 
+// Bad models are errors, never panics: no slice indexing in the planner or the IR.
+#![deny(clippy::indexing_slicing)]
+
 pub mod ir;
 mod plan;
 

@@ -1,6 +1,10 @@
 //! Planning a [`Model`] into a runnable [`Graph`]: shape inference, folding (BatchNorm into the
 //! preceding convolution, activations into the preceding op's store), lowering to planned ops,
 //! and an arena of activation buffers reused by liveness.
+//!
+//! No indexing here can panic (`clippy::indexing_slicing` is denied in [`crate::graph`]): value
+//! ids come from the caller's [`Model`], so every lookup is a `get` that turns an id out of
+//! range into an error naming the node.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -114,6 +118,35 @@ fn node_error(node: &str, reason: String) -> Error {
     Error::Graph { node: node.to_string(), reason }
 }
 
+/// An invariant of the planner that does not hold (a bug, not a bad model), reported at `node`
+/// rather than panicking.
+fn internal(node: &str, what: &str) -> Error {
+    node_error(node, format!("internal error: {what}"))
+}
+
+/// `values[v]` of a per-value table; `v` was checked against the model's value count, so an
+/// id out of range is an internal error.
+fn at<'a, T>(values: &'a [T], v: ValueId, node: &str) -> Result<&'a T, Error> {
+    values.get(v).ok_or_else(|| internal(node, &format!("value {v} is out of range ({})", values.len())))
+}
+
+/// `values[v]`, mutably (see [`at`]).
+fn at_mut<'a, T>(values: &'a mut [T], v: ValueId, node: &str) -> Result<&'a mut T, Error> {
+    let len = values.len();
+    values.get_mut(v).ok_or_else(|| internal(node, &format!("value {v} is out of range ({len})")))
+}
+
+/// The name of value `v`, for messages.
+fn value_name(model: &Model, v: ValueId) -> &str {
+    model.value_names.get(v).map_or("?", String::as_str)
+}
+
+/// The arena slot of a buffer root; every root read by a step was given a slot when it was
+/// computed, so a missing one is an internal error.
+fn slot_of_root(slot_of: &HashMap<ValueId, usize>, v: ValueId, node: &str) -> Result<usize, Error> {
+    slot_of.get(&v).copied().ok_or_else(|| internal(node, &format!("value {v} has no arena slot")))
+}
+
 impl Graph {
     /// Plans `model` with the given options: validates every node and shape (errors name the
     /// node), folds BatchNorm and activations, packs every weight, sizes the arena.
@@ -141,40 +174,45 @@ impl Graph {
         // Whether a value is flat (`N×F`, from Flatten or Dense) rather than a 4-D map.
         let mut flat = vec![false; values];
         let mut root: Vec<ValueId> = (0..values).collect();
-        shapes[model.input] = Some(model.input_shape);
+        *at_mut(&mut shapes, model.input, "<model input>")? = Some(model.input_shape);
         let mut steps: Vec<PendingStep> = Vec::new();
         for node in &nodes {
-            check_value(&node.name, node.output)?;
+            let name = node.name.as_str();
+            check_value(name, node.output)?;
             let mut in_shapes = Vec::with_capacity(node.inputs.len());
             for &v in &node.inputs {
-                check_value(&node.name, v)?;
-                let shape = shapes[v].ok_or_else(|| {
+                check_value(name, v)?;
+                let shape = at(&shapes, v, name)?.ok_or_else(|| {
                     node_error(
-                        &node.name,
-                        format!("reads value \"{}\" before it is computed", model.value_names[v]),
+                        name,
+                        format!("reads value \"{}\" before it is computed", value_name(model, v)),
                     )
                 })?;
                 in_shapes.push(shape);
             }
-            if shapes[node.output].is_some() {
+            if at(&shapes, node.output, name)?.is_some() {
                 return Err(node_error(
-                    &node.name,
-                    format!("writes value \"{}\", which is already defined", model.value_names[node.output]),
+                    name,
+                    format!("writes value \"{}\", which is already defined", value_name(model, node.output)),
                 ));
             }
-            flat[node.output] = match node.op {
+            // Every input was checked above, so `get` finds each one.
+            *at_mut(&mut flat, node.output, name)? = match node.op {
                 OpSpec::Flatten | OpSpec::Dense(_) => true,
                 OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool => false,
-                _ => node.inputs.iter().all(|&v| flat[v]),
+                _ => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
             };
-            match lower(node, &in_shapes, isa).map_err(at_node(&node.name))? {
+            match lower(node, &in_shapes, isa).map_err(at_node(name))? {
                 Lowered::Alias(shape) => {
-                    shapes[node.output] = Some(shape);
-                    root[node.output] = root[node.inputs[0]];
+                    let &source =
+                        node.inputs.first().ok_or_else(|| internal(name, "an alias has no input"))?;
+                    let source_root = *at(&root, source, name)?;
+                    *at_mut(&mut shapes, node.output, name)? = Some(shape);
+                    *at_mut(&mut root, node.output, name)? = source_root;
                 }
                 Lowered::Step(exec, out_shape, flops) => {
                     let exec = *exec;
-                    shapes[node.output] = Some(out_shape);
+                    *at_mut(&mut shapes, node.output, name)? = Some(out_shape);
                     let step = Step {
                         name: node.name.clone(),
                         exec,
@@ -182,14 +220,19 @@ impl Graph {
                         output: (0, out_shape),
                         flops,
                     };
-                    let inputs =
-                        node.inputs.iter().zip(&in_shapes).map(|(&v, &shape)| (root[v], shape)).collect();
-                    steps.push((step, root[node.output], inputs));
+                    let inputs = node
+                        .inputs
+                        .iter()
+                        .zip(&in_shapes)
+                        .map(|(&v, &shape)| Ok((*at(&root, v, name)?, shape)))
+                        .collect::<Result<Vec<_>, Error>>()?;
+                    steps.push((step, *at(&root, node.output, name)?, inputs));
                 }
             }
         }
-        let output_shape = shapes[model.output]
+        let output_shape = at(&shapes, model.output, "<model output>")?
             .ok_or_else(|| node_error("<model output>", "the output value is never computed".into()))?;
+        let output_root = *at(&root, model.output, "<model output>")?;
 
         // Liveness: the last step reading each root; the model output lives to the end.
         let mut last_use: HashMap<ValueId, usize> = HashMap::new();
@@ -198,15 +241,16 @@ impl Graph {
                 last_use.insert(v, i);
             }
         }
-        last_use.insert(root[model.output], usize::MAX);
+        last_use.insert(output_root, usize::MAX);
 
         // Greedy slot assignment: a step's output gets a free slot (best fit, growing one if
         // none fits) before the step's inputs are released, so no step reads the slot it writes.
         let mut slot_size: Vec<usize> = Vec::new();
         let mut free: Vec<usize> = Vec::new();
         let mut slot_of: HashMap<ValueId, usize> = HashMap::new();
-        let input_root = root[model.input];
-        let input_slot = take_slot(model.input_shape.validate()?, &mut slot_size, &mut free);
+        let input_root = *at(&root, model.input, "<model input>")?;
+        let input_slot =
+            take_slot(model.input_shape.validate()?, &mut slot_size, &mut free, "<model input>")?;
         slot_of.insert(input_root, input_slot);
         if !last_use.contains_key(&input_root) {
             free.push(input_slot); // an input nobody reads (degenerate, but valid)
@@ -214,15 +258,15 @@ impl Graph {
         let mut planned = Vec::with_capacity(steps.len());
         for (i, (mut step, out_root, inputs)) in steps.into_iter().enumerate() {
             let len = step.output.1.validate()?;
-            let out_slot = take_slot(len, &mut slot_size, &mut free);
+            let out_slot = take_slot(len, &mut slot_size, &mut free, &step.name)?;
             slot_of.insert(out_root, out_slot);
             step.output.0 = out_slot;
             for &(v, shape) in &inputs {
-                step.inputs.push((slot_of[&v], shape));
+                step.inputs.push((slot_of_root(&slot_of, v, &step.name)?, shape));
             }
             for &(v, _) in &inputs {
                 if last_use.get(&v) == Some(&i) {
-                    let s = slot_of[&v];
+                    let s = slot_of_root(&slot_of, v, &step.name)?;
                     if !free.contains(&s) {
                         free.push(s);
                     }
@@ -233,8 +277,8 @@ impl Graph {
             }
             planned.push(step);
         }
-        let output_slot = slot_of[&root[model.output]];
-        let output_flat = flat[model.output];
+        let output_slot = slot_of_root(&slot_of, output_root, "<model output>")?;
+        let output_flat = *at(&flat, model.output, "<model output>")?;
         let arena = slot_size.iter().map(|&len| AlignedBuf::zeroed(len)).collect::<Result<Vec<_>, _>>()?;
         let times = vec![Duration::ZERO; planned.len()];
         let threads = Threads::new(options.threads, options.pin)?;
@@ -284,28 +328,41 @@ impl Graph {
                 reason: format!("output has {} elements, the model's output needs {out_len}", output.len()),
             });
         }
-        let dst = &mut self.arena[self.input_slot].as_mut_slice()[..in_len];
+        let dst = self
+            .arena
+            .get_mut(self.input_slot)
+            .and_then(|buf| buf.as_mut_slice().get_mut(..in_len))
+            .ok_or_else(|| internal("<model input>", "the input's arena slot is too small"))?;
         match self.layout {
             Layout::Nchw => nchw_to_nhwc(self.input_shape, input, dst)?,
             Layout::Nhwc => dst.copy_from_slice(input),
         }
         let Graph { steps, arena, times, threads, .. } = self;
         threads.run(|par| -> Result<(), Error> {
-            for (i, step) in steps.iter().enumerate() {
+            for (step, time) in steps.iter().zip(times.iter_mut()) {
                 let start = profile.then(Instant::now);
                 // Take the output slot out of the arena so the inputs can be borrowed alongside
                 // it; the planner never gives a step's output the slot of one of its inputs.
-                let mut out_buf = std::mem::take(&mut arena[step.output.0]);
+                let slot = arena
+                    .get_mut(step.output.0)
+                    .ok_or_else(|| internal(&step.name, "the output's arena slot does not exist"))?;
+                let mut out_buf = std::mem::take(slot);
                 let result = run_step(step, arena, &mut out_buf, par);
-                arena[step.output.0] = out_buf;
+                if let Some(slot) = arena.get_mut(step.output.0) {
+                    *slot = out_buf;
+                }
                 result.map_err(at_node(&step.name))?;
                 if let Some(start) = start {
-                    times[i] = start.elapsed();
+                    *time = start.elapsed();
                 }
             }
             Ok(())
         })?;
-        let src = &self.arena[self.output_slot].as_slice()[..out_len];
+        let src = self
+            .arena
+            .get(self.output_slot)
+            .and_then(|buf| buf.as_slice().get(..out_len))
+            .ok_or_else(|| internal("<model output>", "the output's arena slot is too small"))?;
         match self.layout {
             Layout::Nchw if !self.output_flat => nhwc_to_nchw(self.output_shape, src, output)?,
             _ => output.copy_from_slice(src),
@@ -422,16 +479,26 @@ fn kernel_name(exec: &Exec) -> &'static str {
     }
 }
 
+/// Input `k` of `step`, viewed in its arena slot.
+fn input_view<'a>(step: &Step, arena: &'a [AlignedBuf], k: usize) -> Result<TensorView<'a>, Error> {
+    let &(slot, shape) = step.inputs.get(k).ok_or_else(|| internal(&step.name, "an input is missing"))?;
+    let len = shape.validate()?;
+    let data = arena
+        .get(slot)
+        .and_then(|buf| buf.as_slice().get(..len))
+        .ok_or_else(|| internal(&step.name, "an input's arena slot is too small"))?;
+    Ok(TensorView::new(shape, data)?)
+}
+
 /// Runs one step reading its inputs from `arena` and writing `out`.
 fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'_>) -> Result<(), Error> {
-    let view = |k: usize| -> Result<TensorView<'_>, Error> {
-        let (slot, shape) = step.inputs[k];
-        let len = shape.validate()?;
-        Ok(TensorView::new(shape, &arena[slot].as_slice()[..len])?)
-    };
+    let view = |k: usize| input_view(step, arena, k);
     let (_, out_shape) = step.output;
     let out_len = out_shape.validate()?;
-    let out_slice = &mut out.as_mut_slice()[..out_len];
+    let out_slice = out
+        .as_mut_slice()
+        .get_mut(..out_len)
+        .ok_or_else(|| internal(&step.name, "the output's arena slot is too small"))?;
     match &step.exec {
         Exec::Conv(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Add(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
@@ -453,16 +520,21 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
             Ok(nhwc_to_nchw(input.shape(), input.as_slice(), out_slice)?)
         }
         Exec::Concat => {
-            let n_pixels = out_shape.n * out_shape.h * out_shape.w;
+            // Every input has the output's N×H×W pixels (checked when planning); input `k`
+            // fills channels `offset..offset + c` of every output pixel.
             let mut offset = 0;
             for k in 0..step.inputs.len() {
                 let input = view(k)?;
                 let c = input.shape().c;
-                for (p, src) in input.as_slice().chunks_exact(c).enumerate().take(n_pixels) {
-                    let dst = p * out_shape.c + offset;
-                    out_slice[dst..dst + c].copy_from_slice(src);
+                let channels = offset..offset + c;
+                for (dst, src) in
+                    out_slice.chunks_exact_mut(out_shape.c).zip(input.as_slice().chunks_exact(c))
+                {
+                    dst.get_mut(channels.clone())
+                        .ok_or_else(|| internal(&step.name, "the inputs have more channels than the output"))?
+                        .copy_from_slice(src);
                 }
-                offset += c;
+                offset = channels.end;
             }
             Ok(())
         }
@@ -514,17 +586,15 @@ fn conv_geometry(spec: &ConvSpec, s: Shape4) -> Result<Conv2dGeometry, Error> {
 
 /// Lowers one (folded) node to a planned step.
 fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
-    let arity = |n: usize| {
-        if inputs.len() == n {
-            Ok(())
-        } else {
-            Err(node_error(&node.name, format!("takes {n} input(s), got {}", inputs.len())))
-        }
+    let arity_error = |n: usize| node_error(&node.name, format!("takes {n} input(s), got {}", inputs.len()));
+    // The input of a one-input op.
+    let one = || match *inputs {
+        [s] => Ok(s),
+        _ => Err(arity_error(1)),
     };
     Ok(match &node.op {
         OpSpec::Conv(spec) => {
-            arity(1)?;
-            let geom = conv_geometry(spec, inputs[0])?;
+            let geom = conv_geometry(spec, one()?)?;
             let op = Conv2d::with_isa(isa, geom, &spec.weights, spec.bias.as_deref(), spec.activation)?;
             let (shape, flops) = (op.output_shape(), op.flops());
             Lowered::Step(Box::new(Exec::Conv(Box::new(op))), shape, flops)
@@ -533,36 +603,32 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             return Err(node_error(&node.name, "BatchNorm was not lowered (internal error)".into()));
         }
         OpSpec::Activation(act) => {
-            arity(1)?;
-            let op = ActivationOp::with_isa(isa, inputs[0], *act)?;
-            let len = inputs[0].validate()? as u64;
-            Lowered::Step(Box::new(Exec::Activation(op)), inputs[0], len)
+            let s = one()?;
+            let op = ActivationOp::with_isa(isa, s, *act)?;
+            let len = s.validate()? as u64;
+            Lowered::Step(Box::new(Exec::Activation(op)), s, len)
         }
         OpSpec::Add(act) => {
-            arity(2)?;
-            if inputs[0] != inputs[1] {
+            let [a, b] = *inputs else { return Err(arity_error(2)) };
+            if a != b {
                 return Err(node_error(
                     &node.name,
-                    format!(
-                        "adds tensors of different shapes {} and {} (no broadcasting)",
-                        inputs[0], inputs[1]
-                    ),
+                    format!("adds tensors of different shapes {a} and {b} (no broadcasting)"),
                 ));
             }
-            let op = Add::with_isa(isa, inputs[0], *act)?;
-            let len = inputs[0].validate()? as u64;
-            Lowered::Step(Box::new(Exec::Add(op)), inputs[0], len)
+            let op = Add::with_isa(isa, a, *act)?;
+            let len = a.validate()? as u64;
+            Lowered::Step(Box::new(Exec::Add(op)), a, len)
         }
         OpSpec::GlobalAvgPool => {
-            arity(1)?;
-            let op = GlobalAvgPool::with_isa(isa, inputs[0])?;
+            let s = one()?;
+            let op = GlobalAvgPool::with_isa(isa, s)?;
             let shape = op.output_shape();
-            let flops = inputs[0].validate()? as u64;
+            let flops = s.validate()? as u64;
             Lowered::Step(Box::new(Exec::GlobalAvgPool(op)), shape, flops)
         }
         OpSpec::Pool(spec) => {
-            arity(1)?;
-            let s = inputs[0];
+            let s = one()?;
             let padding = resolve_padding(spec.padding, s, spec.kernel, spec.stride, (1, 1))?;
             let (kh, kw) = spec.kernel;
             if padding.top >= kh || padding.bottom >= kh || padding.left >= kw || padding.right >= kw {
@@ -583,8 +649,7 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             Lowered::Step(Box::new(Exec::Pool { geom, kind: spec.kind }), shape, 0)
         }
         OpSpec::Flatten => {
-            arity(1)?;
-            let s = inputs[0];
+            let s = one()?;
             let features =
                 s.h.checked_mul(s.w)
                     .and_then(|x| x.checked_mul(s.c))
@@ -597,8 +662,7 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             }
         }
         OpSpec::Dense(spec) => {
-            arity(1)?;
-            let s = inputs[0];
+            let s = one()?;
             if s.h != 1 || s.w != 1 {
                 return Err(node_error(
                     &node.name,
@@ -618,13 +682,12 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             Lowered::Step(Box::new(Exec::Dense(op)), shape, flops)
         }
         OpSpec::Concat => {
-            if inputs.len() < 2 {
+            let &[first, _, ..] = inputs else {
                 return Err(node_error(
                     &node.name,
                     format!("concatenates {} input(s); needs at least 2", inputs.len()),
                 ));
-            }
-            let first = inputs[0];
+            };
             let mut channels = 0usize;
             for s in inputs {
                 if (s.n, s.h, s.w) != (first.n, first.h, first.w) {
@@ -677,14 +740,23 @@ fn fold(model: &Model) -> Result<Vec<Node>, Error> {
         match &node.op {
             OpSpec::BatchNorm(bn) => {
                 check_bn(&node.name, bn)?;
+                // A convolution whose bias does not have one value per output channel is left
+                // alone: its own lowering reports the bias.
                 let target = foldable().filter(|&p| {
-                    matches!(&out[p].op, OpSpec::Conv(c) if c.activation == Activation::None && c.out_c == bn.scale.len())
+                    matches!(
+                        out.get(p).map(|n| &n.op),
+                        Some(OpSpec::Conv(c)) if c.activation == Activation::None
+                            && c.out_c == bn.scale.len()
+                            && c.bias.as_ref().is_none_or(|b| b.len() == c.out_c)
+                    )
                 });
                 if let Some(p) = target {
-                    if let OpSpec::Conv(conv) = &mut out[p].op {
+                    let folded =
+                        out.get_mut(p).ok_or_else(|| internal(&node.name, "the folded node is gone"))?;
+                    if let OpSpec::Conv(conv) = &mut folded.op {
                         fold_bn_into_conv(conv, bn);
                     }
-                    out[p].output = node.output;
+                    folded.output = node.output;
                     producer.insert(node.output, p);
                     continue;
                 }
@@ -698,20 +770,22 @@ fn fold(model: &Model) -> Result<Vec<Node>, Error> {
                     node: node.name.clone(),
                     source: Box::new(Error::kernel("Activation")(e)),
                 })?;
-                let target = foldable().filter(|&p| match &out[p].op {
-                    OpSpec::Conv(c) => c.activation == Activation::None,
-                    OpSpec::Dense(d) => d.activation == Activation::None,
-                    OpSpec::Add(a) => *a == Activation::None,
+                let target = foldable().filter(|&p| match out.get(p).map(|n| &n.op) {
+                    Some(OpSpec::Conv(c)) => c.activation == Activation::None,
+                    Some(OpSpec::Dense(d)) => d.activation == Activation::None,
+                    Some(OpSpec::Add(a)) => *a == Activation::None,
                     _ => false,
                 });
                 if let Some(p) = target {
-                    match &mut out[p].op {
+                    let fused =
+                        out.get_mut(p).ok_or_else(|| internal(&node.name, "the fused node is gone"))?;
+                    match &mut fused.op {
                         OpSpec::Conv(c) => c.activation = *act,
                         OpSpec::Dense(d) => d.activation = *act,
                         OpSpec::Add(a) => *a = *act,
                         _ => {}
                     }
-                    out[p].output = node.output;
+                    fused.output = node.output;
                     producer.insert(node.output, p);
                     continue;
                 }
@@ -757,7 +831,8 @@ fn bn_affine(bn: &BatchNormSpec) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// `conv` then `bn` as one convolution: weights of output channel `o` scaled by `mul[o]`,
-/// bias `bias[o] · mul[o] + shift[o]`.
+/// bias `bias[o] · mul[o] + shift[o]`. The caller checked that `bn` and the bias (if any) have
+/// one value per output channel.
 fn fold_bn_into_conv(conv: &mut ConvSpec, bn: &BatchNormSpec) {
     let (mul, shift) = bn_affine(bn);
     let per_out = conv.weights.len() / conv.out_c.max(1);
@@ -765,8 +840,12 @@ fn fold_bn_into_conv(conv: &mut ConvSpec, bn: &BatchNormSpec) {
         let k = mul.get(o).copied().unwrap_or(1.0);
         w.iter_mut().for_each(|x| *x *= k);
     }
-    let bias: Vec<f32> =
-        (0..conv.out_c).map(|o| conv.bias.as_ref().map_or(0.0, |b| b[o]) * mul[o] + shift[o]).collect();
+    let bias: Vec<f32> = match &conv.bias {
+        Some(b) => b.iter().zip(&mul).zip(&shift).map(|((&b, &k), &s)| b * k + s).collect(),
+        // `0 · mul + shift`, as if the bias were zeros (not just `shift`: that differs for a
+        // multiplier that is infinite or NaN, and for a shift of -0).
+        None => mul.iter().zip(&shift).map(|(&k, &s)| 0.0 * k + s).collect(),
+    };
     conv.bias = Some(bias);
 }
 
@@ -786,21 +865,30 @@ fn bn_as_depthwise(bn: &BatchNormSpec) -> ConvSpec {
     }
 }
 
-/// A slot for a value of `len` floats: the smallest free slot that fits, else the largest free
-/// one (grown), else a new one.
-fn take_slot(len: usize, slot_size: &mut Vec<usize>, free: &mut Vec<usize>) -> usize {
-    let fits =
-        free.iter().enumerate().filter(|&(_, &s)| slot_size[s] >= len).min_by_key(|&(_, &s)| slot_size[s]);
-    let pick = fits.or_else(|| free.iter().enumerate().max_by_key(|&(_, &s)| slot_size[s])).map(|(i, _)| i);
+/// A slot for a value of `len` floats (written by `node`): the smallest free slot that fits,
+/// else the largest free one (grown), else a new one.
+fn take_slot(
+    len: usize,
+    slot_size: &mut Vec<usize>,
+    free: &mut Vec<usize>,
+    node: &str,
+) -> Result<usize, Error> {
+    // Every free slot is one `slot_size` has; a missing one counts as size 0 here and is an
+    // internal error below.
+    let size = |s: usize| slot_size.get(s).copied().unwrap_or(0);
+    let fits = free.iter().enumerate().filter(|&(_, &s)| size(s) >= len).min_by_key(|&(_, &s)| size(s));
+    let pick = fits.or_else(|| free.iter().enumerate().max_by_key(|&(_, &s)| size(s))).map(|(i, _)| i);
     match pick {
         Some(i) => {
             let s = free.swap_remove(i);
-            slot_size[s] = slot_size[s].max(len);
-            s
+            let size =
+                slot_size.get_mut(s).ok_or_else(|| internal(node, "a free arena slot does not exist"))?;
+            *size = (*size).max(len);
+            Ok(s)
         }
         None => {
             slot_size.push(len);
-            slot_size.len() - 1
+            Ok(slot_size.len() - 1)
         }
     }
 }
