@@ -10,6 +10,9 @@
 //!
 //! FLOPs count 2 per multiply-add of the convolutions.
 
+// No slice indexing here (see the crate's no-panic rule).
+#![deny(clippy::indexing_slicing)]
+
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
@@ -276,7 +279,16 @@ pub fn time_runs(
         times.push(t.elapsed());
     }
     times.sort();
-    Ok(Timing { median: times[times.len() / 2], min: times[0], runs: times.len() })
+    // The loop above runs at least once, so both exist.
+    let (Some(&median), Some(&min)) = (times.get(times.len() / 2), times.first()) else {
+        return Err(Error::InvalidParam {
+            op: "time_runs",
+            what: "runs",
+            value: times.len(),
+            reason: "internal error: no run was timed",
+        });
+    };
+    Ok(Timing { median, min, runs: times.len() })
 }
 
 /// This core's FMA throughput in GFLOP/s on the vector width of the AVX2 / NEON kernels

@@ -41,6 +41,9 @@
 //! # Ok::<(), sepconv::npy::NpyError>(())
 //! ```
 
+// Bad files are errors, never panics: no slice indexing here.
+#![deny(clippy::indexing_slicing)]
+
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
@@ -286,10 +289,14 @@ fn fortran_to_c(shape: &[usize], src: &[f32]) -> Vec<f32> {
     }
     let mut dst = vec![0.0f32; src.len()];
     // Walk the source sequentially, advancing a Fortran-order index; keep the matching C offset.
+    // C-order strides: the last axis has stride 1, axis k the product of the later extents.
+    // (`src` is not empty, so the product of all extents is its length: none overflows.)
     let c_strides: Vec<usize> = {
         let mut strides = vec![1usize; shape.len()];
-        for k in (0..shape.len().saturating_sub(1)).rev() {
-            strides[k] = strides[k + 1] * shape[k + 1];
+        let mut stride = 1usize;
+        for (s, &d) in strides.iter_mut().zip(shape).rev() {
+            *s = stride;
+            stride = stride.saturating_mul(d);
         }
         strides
     };
@@ -299,14 +306,14 @@ fn fortran_to_c(shape: &[usize], src: &[f32]) -> Vec<f32> {
         if let Some(slot) = dst.get_mut(offset) {
             *slot = v;
         }
-        for k in 0..shape.len() {
-            index[k] += 1;
-            offset += c_strides[k];
-            if index[k] < shape[k] {
+        for ((i, &stride), &d) in index.iter_mut().zip(&c_strides).zip(shape) {
+            *i += 1;
+            offset += stride;
+            if *i < d {
                 break;
             }
-            offset -= index[k] * c_strides[k];
-            index[k] = 0;
+            offset -= *i * stride;
+            *i = 0;
         }
     }
     dst
@@ -594,10 +601,13 @@ pub fn write_npy(shape: &[usize], data: &[f32], out: &mut impl Write) -> Result<
     out.write_all(&encode_header(shape)).map_err(NpyError::Stream)?;
     let mut buf = [0u8; 16 * 1024];
     for chunk in data.chunks(buf.len() / 4) {
-        let bytes = &mut buf[..chunk.len() * 4];
-        for (dst, v) in bytes.chunks_exact_mut(4).zip(chunk) {
+        let mut filled = 0;
+        for (dst, v) in buf.chunks_exact_mut(4).zip(chunk) {
             dst.copy_from_slice(&v.to_le_bytes());
+            filled += 4;
         }
+        // `filled` counts 4-byte chunks of `buf`, so it is at most `buf.len()`.
+        let (bytes, _) = buf.split_at(filled);
         out.write_all(bytes).map_err(NpyError::Stream)?;
     }
     Ok(())

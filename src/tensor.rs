@@ -23,6 +23,9 @@
 //! No function in this module panics on bad input; every failure is reported
 //! as a [`TensorError`].
 
+// Bad shapes and lengths are errors, never panics: no slice indexing here.
+#![deny(clippy::indexing_slicing)]
+
 use std::fmt;
 
 /// Errors produced by the tensor layer. Every message names the offending
@@ -240,16 +243,17 @@ impl AlignedBuf {
     /// The `len` elements; `as_slice().as_ptr()` is 64-byte aligned.
     pub fn as_slice(&self) -> &[f32] {
         let flat: &[f32] = bytemuck::cast_slice(&self.blocks);
-        // Invariant: flat.len() >= self.len, so this never panics.
-        &flat[..self.len]
+        // Invariant: flat.len() >= self.len, so `get` finds the prefix. (Were it broken, the
+        // empty slice would fail every length check downstream instead of panicking here.)
+        flat.get(..self.len).unwrap_or_default()
     }
 
     /// The `len` elements, mutably; `as_mut_slice().as_ptr()` is 64-byte
     /// aligned.
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         let flat: &mut [f32] = bytemuck::cast_slice_mut(&mut self.blocks);
-        // Invariant: flat.len() >= self.len, so this never panics.
-        &mut flat[..self.len]
+        // Invariant: flat.len() >= self.len (see `as_slice`).
+        flat.get_mut(..self.len).unwrap_or_default()
     }
 }
 

@@ -44,6 +44,9 @@
 //! single-threaded [`Par`] whose band methods call their closure once on the whole range, and
 //! the ops' `run_par` then call their plain `run`: no pool, no lock, no atomics.
 
+// No slice indexing: a bad thread count or core list is an error, never a panic.
+#![deny(clippy::indexing_slicing)]
+
 use std::any::Any;
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -221,7 +224,12 @@ impl Pool {
         // Every pool thread runs once (and pins itself): it is then started, and registered
         // with the epoch collector of the deques, before the first run.
         let pinned = pool.broadcast(|ctx| match &cores {
-            Some(cores) => core_affinity::set_for_current(cores[ctx.index() % cores.len()]),
+            // `cores` is not empty; were it, pinning would report failure rather than panic.
+            Some(cores) => ctx
+                .index()
+                .checked_rem(cores.len())
+                .and_then(|i| cores.get(i))
+                .is_some_and(|&core| core_affinity::set_for_current(core)),
             None => true,
         });
         if let Some(i) = pinned.iter().position(|&ok| !ok) {

@@ -44,6 +44,10 @@
 //! [`OpSpec::Dense`]: crate::graph::OpSpec::Dense
 //! [`OpSpec::Concat`]: crate::graph::OpSpec::Concat
 
+// Bad models are errors, never panics: no slice indexing in the importer (this covers the
+// child modules, the generated `proto` included).
+#![deny(clippy::indexing_slicing)]
+
 mod import;
 mod tensor;
 

@@ -3,7 +3,7 @@
 use sepconv_kernels::error::{check_len, check_nonzero};
 use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, Padding2d, PointwiseShape};
 
-use super::{Packed, RowsAxis, check_plan_shape, check_shape, default_isa, gemm_rows_par};
+use super::{Packed, RowsAxis, check_plan_shape, check_shape, default_isa, gemm_rows_par, slice_band};
 use crate::dispatch::{Isa, kernels};
 use crate::error::Error;
 use crate::tensor::{Shape4, TensorView, TensorViewMut};
@@ -66,7 +66,7 @@ fn conv_rows_par(
         let padding = Padding2d { top: band.pad_top, bottom: band.pad_bottom, ..g.padding };
         let sub = Conv2dGeometry { batch: 1, in_h: band.rows, padding, ..*g };
         let start = n * image_in + band.first * row_in;
-        packed.run(op, &sub, &input[start..start + band.rows * row_in], act, out)
+        packed.run(op, &sub, slice_band(op, "input", input, start..start + band.rows * row_in)?, act, out)
     })
 }
 
@@ -371,11 +371,10 @@ impl Conv2d {
         let imp = if geom.is_depthwise() {
             // OHWI with one input channel per group, [C][kh][kw][1], becomes [kh][kw][C].
             let taps = geom.kernel_h * geom.kernel_w;
-            let mut hwc = vec![0.0; weights.len()];
-            for (c, per_channel) in weights.chunks_exact(taps).enumerate() {
-                for (t, &w) in per_channel.iter().enumerate() {
-                    hwc[t * geom.in_c + c] = w;
-                }
+            // (The weights' length, `C·taps`, was checked above; taps >= 1 after validation.)
+            let mut hwc = Vec::with_capacity(weights.len());
+            for t in 0..taps {
+                hwc.extend(weights.iter().skip(t).step_by(taps.max(1)));
             }
             ConvImpl::Depthwise(DepthwiseConv2d::plan(Self::OP, isa, geom, &hwc, bias, act)?)
         } else if geom.is_pointwise() {

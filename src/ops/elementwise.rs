@@ -2,7 +2,7 @@
 
 use sepconv_kernels::Activation;
 
-use super::{check_plan_shape, check_shape, default_isa};
+use super::{check_plan_shape, check_shape, default_isa, slice_band};
 use crate::dispatch::{ActivationFn, AddFn, Isa, Kernel, kernels};
 use crate::error::Error;
 use crate::tensor::{Shape4, TensorView, TensorViewMut};
@@ -55,7 +55,7 @@ impl ActivationOp {
         check_shape(Self::OP, "output", self.shape, output.shape())?;
         let (c, input) = (self.shape.c, input.as_slice());
         par.for_each_band_mut(output.as_mut_slice(), c, par.min_band_rows(2 * c as u64, 1), |px, out| {
-            (self.kernel.func)(self.act, &input[px.start * c..px.end * c], out)
+            (self.kernel.func)(self.act, slice_band(Self::OP, "input", input, px.start * c..px.end * c)?, out)
                 .map_err(Error::kernel(Self::OP))
         })
     }
@@ -132,7 +132,8 @@ impl Add {
         let (c, a, b) = (self.shape.c, a.as_slice(), b.as_slice());
         par.for_each_band_mut(output.as_mut_slice(), c, par.min_band_rows(2 * c as u64, 1), |px, out| {
             let range = px.start * c..px.end * c;
-            (self.kernel.func)(&a[range.clone()], &b[range], self.act, out).map_err(Error::kernel(Self::OP))
+            let (a, b) = (slice_band(Self::OP, "a", a, range.clone())?, slice_band(Self::OP, "b", b, range)?);
+            (self.kernel.func)(a, b, self.act, out).map_err(Error::kernel(Self::OP))
         })
     }
 

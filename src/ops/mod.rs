@@ -24,6 +24,9 @@
 //! | [`GlobalAvgPool`] | `N×H×W×C` | – | `N×1×1×C` |
 //! | [`Dense`] | `N×1×1×In` | `[Out][In]` | `N×1×1×Out` |
 
+// Bad shapes are errors, never panics: no slice indexing in the ops.
+#![deny(clippy::indexing_slicing)]
+
 mod conv;
 mod dense;
 mod elementwise;
@@ -38,7 +41,7 @@ pub use separable::{SeparableConv2d, SeparablePass1d};
 
 use std::ops::Range;
 
-use sepconv_kernels::{Activation, PointwiseShape};
+use sepconv_kernels::{Activation, KernelError, PointwiseShape};
 
 use crate::dispatch::{self, Isa, PackedKernel};
 use crate::error::Error;
@@ -53,6 +56,21 @@ fn default_isa() -> Result<Isa, Error> {
 /// Errors unless `actual == expected`.
 fn check_shape(op: &'static str, what: &'static str, expected: Shape4, actual: Shape4) -> Result<(), Error> {
     if expected == actual { Ok(()) } else { Err(Error::ShapeMismatch { op, what, expected, actual }) }
+}
+
+/// The rows `range` of `buf` (a band of a parallel run), or a length error naming `op` and
+/// `what`. The shape checks before every split keep bands inside their buffers, so this error
+/// means a bug in the split, not a bad input; it is returned rather than panicking.
+fn slice_band<'a>(
+    op: &'static str,
+    what: &'static str,
+    buf: &'a [f32],
+    range: Range<usize>,
+) -> Result<&'a [f32], Error> {
+    let (end, len) = (range.end, buf.len());
+    // (Building the error is a few moves, no allocation: `ok_or` is fine on the hot path.)
+    buf.get(range)
+        .ok_or(Error::Kernel { op, source: KernelError::LengthMismatch { what, expected: end, actual: len } })
 }
 
 /// Validates a shape given at plan time (every dimension ≥ 1, no overflow).
@@ -128,7 +146,13 @@ fn gemm_rows_par(
     let min_rows = par.min_band_rows(flops_per_row, 12);
     par.for_each_band_mut(output, s.out_c, min_rows, |rows, out| {
         let sub = PointwiseShape { pixels: rows.len(), ..*s };
-        packed.run(op, &sub, &input[rows.start * s.in_c..rows.end * s.in_c], act, out)
+        packed.run(
+            op,
+            &sub,
+            slice_band(op, "input", input, rows.start * s.in_c..rows.end * s.in_c)?,
+            act,
+            out,
+        )
     })
 }
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use sepconv_kernels::error::check_len;
 use sepconv_kernels::{Activation, SeparableAxis, SeparableDims, SeparablePassGeometry};
 
-use super::{Packed, RowsAxis, check_plan_shape, check_shape, default_isa};
+use super::{Packed, RowsAxis, check_plan_shape, check_shape, default_isa, slice_band};
 use crate::dispatch::{Isa, kernels};
 use crate::error::Error;
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut};
@@ -183,7 +183,7 @@ impl SeparableConv2d {
         let input = input.as_slice();
         par.for_each_band_mut(scratch, row_mid, par.min_band_rows(row_flops, 2), |rows, mid| {
             let sub = SeparablePassGeometry { batch: 1, in_h: rows.len(), ..*row };
-            let band_in = &input[rows.start * row_in..rows.end * row_in];
+            let band_in = slice_band(Self::OP, "input", input, rows.start * row_in..rows.end * row_in)?;
             self.row_packed.run(Self::OP, &sub, band_in, Activation::None, mid)
         })?;
 
@@ -211,7 +211,8 @@ impl SeparableConv2d {
                 ..*col
             };
             let start = n * image_mid + band.first * row_mid;
-            self.col_packed.run(Self::OP, &sub, &scratch[start..start + band.rows * row_mid], self.act, out)
+            let band_mid = slice_band(Self::OP, "scratch", scratch, start..start + band.rows * row_mid)?;
+            self.col_packed.run(Self::OP, &sub, band_mid, self.act, out)
         })
     }
 
