@@ -297,17 +297,11 @@ pub fn nchw_to_nhwc(shape: Shape4, src: &[f32], dst: &mut [f32]) -> Result<(), T
     if len == 0 {
         return Ok(());
     }
-    let c = shape.c;
     let plane = shape.h * shape.w; // cannot overflow: divides len
-    let image = plane * c;
+    let image = plane * shape.c;
+    // Per image, the [C][H·W] matrix transposed into [H·W][C].
     for (s_img, d_img) in src.chunks_exact(image).zip(dst.chunks_exact_mut(image)) {
-        for (ci, s_plane) in s_img.chunks_exact(plane).enumerate() {
-            for (d_px, &v) in d_img.chunks_exact_mut(c).zip(s_plane) {
-                if let Some(d) = d_px.get_mut(ci) {
-                    *d = v;
-                }
-            }
-        }
+        transpose_image(shape, shape.c, plane, s_img, d_img)?;
     }
     Ok(())
 }
@@ -329,19 +323,30 @@ pub fn nhwc_to_nchw(shape: Shape4, src: &[f32], dst: &mut [f32]) -> Result<(), T
     if len == 0 {
         return Ok(());
     }
-    let c = shape.c;
     let plane = shape.h * shape.w; // cannot overflow: divides len
-    let image = plane * c;
+    let image = plane * shape.c;
+    // Per image, the [H·W][C] matrix transposed into [C][H·W].
     for (s_img, d_img) in src.chunks_exact(image).zip(dst.chunks_exact_mut(image)) {
-        for (ci, d_plane) in d_img.chunks_exact_mut(plane).enumerate() {
-            for (d, s_px) in d_plane.iter_mut().zip(s_img.chunks_exact(c)) {
-                if let Some(&v) = s_px.get(ci) {
-                    *d = v;
-                }
-            }
-        }
+        transpose_image(shape, plane, shape.c, s_img, d_img)?;
     }
     Ok(())
+}
+
+/// One image's transpose (`rows × cols` into `cols × rows`) with the fastest kernel the CPU has.
+fn transpose_image(
+    shape: Shape4,
+    rows: usize,
+    cols: usize,
+    src: &[f32],
+    dst: &mut [f32],
+) -> Result<(), TensorError> {
+    // The lengths were checked by the callers (whole images of a valid shape), so the kernel
+    // cannot refuse them; map its error anyway rather than assume.
+    sepconv_kernels::layout::transpose(rows, cols, src, dst).map_err(|_| TensorError::LengthMismatch {
+        shape,
+        expected: rows * cols,
+        actual: src.len(),
+    })
 }
 
 // ---------------------------------------------------------------------------

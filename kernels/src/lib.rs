@@ -63,6 +63,7 @@ pub mod avx512;
 mod dwconv_layout;
 pub mod error;
 pub mod geometry;
+pub mod layout;
 pub mod portable;
 pub mod reference;
 mod separable_layout;

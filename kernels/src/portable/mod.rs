@@ -9,5 +9,6 @@
 pub mod conv2d;
 pub mod dwconv;
 pub mod elementwise;
+pub mod layout;
 pub mod pointwise;
 pub mod separable;

@@ -33,6 +33,7 @@ pub fn ensure_available() -> Result<(), KernelError> {
 
 pub mod conv2d;
 pub mod dwconv;
+pub mod layout;
 pub mod pointwise;
 pub mod probe;
 pub mod separable;

@@ -1,0 +1,33 @@
+//! Matrix transpose for layout conversion (NCHW <-> NHWC), portable: blocks of 16×16 so that
+//! the 16 source rows and 16 destination rows of a block stay in L1.
+
+use crate::{KernelError, error::check_len, error::checked_product};
+
+/// Block edge.
+const B: usize = 16;
+
+/// Writes the transpose of the row-major `rows × cols` matrix `src` into `dst`
+/// (`dst[c·rows + r] = src[r·cols + c]`). Errors: `rows·cols` overflows, or a slice whose
+/// length is not `rows·cols` (nothing is written then).
+pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
+    let len = checked_product("matrix length", &[rows, cols])?;
+    check_len("src", len, src.len())?;
+    check_len("dst", len, dst.len())?;
+    if len == 0 {
+        return Ok(());
+    }
+    for r0 in (0..rows).step_by(B) {
+        let r1 = (r0 + B).min(rows);
+        for c0 in (0..cols).step_by(B) {
+            let c1 = (c0 + B).min(cols);
+            for (r, src_row) in src.chunks_exact(cols).enumerate().take(r1).skip(r0) {
+                for (c, &v) in src_row.iter().enumerate().take(c1).skip(c0) {
+                    if let Some(d) = dst.get_mut(c * rows + r) {
+                        *d = v;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
