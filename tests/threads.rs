@@ -515,3 +515,74 @@ fn dropping_threads_does_not_hang() {
         drop(t);
     }
 }
+
+/// Depthwise 1×k convolutions (stride 1 and no padding vertically) run the row-pass kernel and
+/// k×1 ones (likewise horizontally) the column-pass kernel, on every tier: the output matches
+/// the reference convolution (within `1e-5 · (|b| + Σ|x·w|)`, f32 accumulation) and `run_par`
+/// is bit-identical to `run`.
+#[test]
+fn depthwise_1xk_and_kx1_route_to_the_separable_pass_kernels() {
+    let threads = all_threads();
+    for isa in Isa::available() {
+        for case in 0..2 * CASES {
+            let seed = 0x5e9_0000 + case;
+            let r = &mut rng(seed);
+            let c = r.random_range(1..=20);
+            let row = case % 2 == 0;
+            let k = r.random_range(1..=7);
+            let (s, d) = (r.random_range(1..=3), r.random_range(1..=2));
+            let (pb, pa) = (r.random_range(0..=3), r.random_range(0..=3));
+            let (h, w) = (r.random_range(1..=9), r.random_range(1..=9));
+            let mut g = Conv2dGeometry::depthwise(r.random_range(1..=2), h, w, c, 1, 1);
+            if row {
+                g = Conv2dGeometry { kernel_w: k, ..g }.with_stride(1, s).with_dilation(1, d);
+                g = g.with_padding(Padding2d { top: 0, bottom: 0, left: pb, right: pa });
+            } else {
+                g = Conv2dGeometry { kernel_h: k, ..g }.with_stride(s, 1).with_dilation(d, 1);
+                g = g.with_padding(Padding2d { top: pb, bottom: pa, left: 0, right: 0 });
+            }
+            if g.validate().is_err() {
+                continue; // the dilated kernel does not fit
+            }
+            let weights = rand_vec(r, g.validate().expect("valid").weight_len);
+            let bias = rand_bias(r, c);
+            let act = rand_act(r);
+            let op = Conv2d::with_isa(isa, g, &weights, bias.as_deref(), act).expect("plan");
+            // A 1×1 kernel with no stride or padding on either axis is a row pass.
+            let plain = k == 1 && s == 1 && pb == 0 && pa == 0;
+            let want_kernel = if row || plain { "row_pass/" } else { "col_pass/" };
+            let ctx = format!("{isa} seed {seed:#x} {g:?}");
+            assert!(op.kernel_name().starts_with(want_kernel), "{ctx}: {}", op.kernel_name());
+            assert_eq!(op.path(), ConvPath::Depthwise, "{ctx}");
+            let input = rand_tensor(r, op.input_shape());
+            let mut got = Tensor::zeros(op.output_shape()).expect("shape");
+            op.run(input.view(), got.view_mut()).expect("run");
+            let mut exact = vec![0.0f32; got.as_slice().len()];
+            let mut scale = vec![0.0f32; exact.len()];
+            sepconv::kernels::reference::conv2d(
+                &g,
+                input.as_slice(),
+                &weights,
+                bias.as_deref(),
+                act,
+                &mut exact,
+            )
+            .expect("reference");
+            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+            let abs_bias = bias.as_deref().map(abs);
+            sepconv::kernels::reference::conv2d(
+                &g,
+                &abs(input.as_slice()),
+                &abs(&weights),
+                abs_bias.as_deref(),
+                Activation::None,
+                &mut scale,
+            )
+            .expect("reference on magnitudes");
+            for (i, ((x, e), m)) in got.as_slice().iter().zip(&exact).zip(&scale).enumerate() {
+                assert!((x - e).abs() <= 1e-5 * m, "{ctx}: element {i}: {x} vs reference {e}");
+            }
+            check_par(&ctx, &threads, &got, |out, par| op.run_par(input.view(), out.view_mut(), par));
+        }
+    }
+}

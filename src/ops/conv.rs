@@ -1,7 +1,10 @@
 //! Convolution ops: the general [`Conv2d`] router and the depthwise and pointwise ops.
 
 use sepconv_kernels::error::{check_len, check_nonzero};
-use sepconv_kernels::{Activation, Conv2dDims, Conv2dGeometry, KernelError, Padding2d, PointwiseShape};
+use sepconv_kernels::{
+    Activation, Conv2dDims, Conv2dGeometry, KernelError, Padding2d, PointwiseShape, SeparableAxis,
+    SeparablePassGeometry,
+};
 
 use super::{Packed, RowsAxis, check_plan_shape, check_shape, default_isa, gemm_rows_par, slice_band};
 use crate::dispatch::{Isa, kernels};
@@ -26,6 +29,102 @@ fn output_shape_of(g: &Conv2dGeometry, d: &Conv2dDims) -> Shape4 {
 /// 2 FLOPs per multiply-add of a convolution (0 if the count would overflow `u64`).
 fn conv_flops(g: &Conv2dGeometry) -> u64 {
     g.macs().and_then(|m| m.checked_mul(2)).unwrap_or(0)
+}
+
+/// The separable pass a depthwise convolution is, when it is one: a 1×k kernel (a row pass)
+/// whose vertical stride is 1 with no vertical padding, or a k×1 kernel (a column pass) with
+/// horizontal stride 1 and no horizontal padding. (A 1×1 depthwise kernel is a row pass.)
+fn as_separable_pass(g: &Conv2dGeometry) -> Option<SeparablePassGeometry> {
+    if !g.is_depthwise() {
+        return None;
+    }
+    let p = g.padding;
+    let base = SeparablePassGeometry {
+        axis: SeparableAxis::Row,
+        batch: g.batch,
+        in_h: g.in_h,
+        in_w: g.in_w,
+        channels: g.in_c,
+        kernel: g.kernel_w,
+        stride: g.stride_w,
+        dilation: g.dilation_w,
+        pad_before: p.left,
+        pad_after: p.right,
+    };
+    if g.kernel_h == 1 && g.stride_h == 1 && p.top == 0 && p.bottom == 0 {
+        Some(base)
+    } else if g.kernel_w == 1 && g.stride_w == 1 && p.left == 0 && p.right == 0 {
+        Some(SeparablePassGeometry {
+            axis: SeparableAxis::Column,
+            kernel: g.kernel_h,
+            stride: g.stride_h,
+            dilation: g.dilation_h,
+            pad_before: p.top,
+            pad_after: p.bottom,
+            ..base
+        })
+    } else {
+        None
+    }
+}
+
+/// Runs a separable pass split into bands of output rows: a row pass by rows (no vertical
+/// dependency), a column pass by the rows each band's windows need (see [`RowsAxis`]).
+#[allow(clippy::too_many_arguments)]
+fn pass_rows_par(
+    op: &'static str,
+    pass: &SeparablePassGeometry,
+    d: &Conv2dDims,
+    packed: &Packed<SeparablePassGeometry>,
+    act: Activation,
+    input: &[f32],
+    output: &mut [f32],
+    par: &Par<'_>,
+) -> Result<(), Error> {
+    let c = pass.channels;
+    let row_in = pass.in_w * c;
+    let row_out = d.out_w * c;
+    let flops_per_row = (row_out as u64).saturating_mul(2 * pass.kernel as u64);
+    match pass.axis {
+        SeparableAxis::Row => {
+            par.for_each_band_mut(output, row_out, par.min_band_rows(flops_per_row, 2), |rows, out| {
+                let sub = SeparablePassGeometry { batch: 1, in_h: rows.len(), ..*pass };
+                let band = slice_band(op, "input", input, rows.start * row_in..rows.end * row_in)?;
+                packed.run(op, &sub, band, act, out)
+            })
+        }
+        SeparableAxis::Column => {
+            let axis = RowsAxis {
+                in_h: pass.in_h,
+                out_h: d.out_h,
+                kernel: pass.kernel,
+                stride: pass.stride,
+                dilation: pass.dilation,
+                pad_top: pass.pad_before,
+            };
+            if !axis.splittable() {
+                return packed.run(op, pass, input, act, output);
+            }
+            let image_in = pass.in_h * row_in;
+            axis.run_par(pass.batch, row_out, flops_per_row, output, par, |n, _, band, out| {
+                let sub = SeparablePassGeometry {
+                    batch: 1,
+                    in_h: band.rows,
+                    pad_before: band.pad_top,
+                    pad_after: band.pad_bottom,
+                    ..*pass
+                };
+                let start = n * image_in + band.first * row_in;
+                packed.run(
+                    op,
+                    &sub,
+                    slice_band(op, "input", input, start..start + band.rows * row_in)?,
+                    act,
+                    out,
+                )
+            })
+        }
+    }
 }
 
 /// Runs a convolution (depthwise, grouped or dense) with its output rows split into bands:
@@ -327,8 +426,19 @@ pub enum ConvPath {
 #[derive(Debug)]
 enum ConvImpl {
     Depthwise(DepthwiseConv2d),
+    /// A depthwise 1×k (or k×1) convolution with no padding, stride or dilation across the
+    /// 1-tap axis: one separable pass kernel (row or column).
+    Pass {
+        pass: SeparablePassGeometry,
+        dims: Conv2dDims,
+        packed: Packed<SeparablePassGeometry>,
+    },
     Pointwise(PointwiseConv2d),
-    General { path: ConvPath, dims: Conv2dDims, packed: Packed<Conv2dGeometry> },
+    General {
+        path: ConvPath,
+        dims: Conv2dDims,
+        packed: Packed<Conv2dGeometry>,
+    },
 }
 
 /// A general 2-D convolution with groups, planned once; it routes to the depthwise, pointwise,
@@ -368,7 +478,19 @@ impl Conv2d {
         let table = kernels(isa)?;
         let dims = validate_conv(Self::OP, &geom, act)?;
         check_len("weights", dims.weight_len, weights.len()).map_err(Error::kernel(Self::OP))?;
-        let imp = if geom.is_depthwise() {
+        let imp = if let Some(pass) = as_separable_pass(&geom) {
+            // OHWI with one input channel per group and one tap across: [C][k] becomes [k][C].
+            let k = pass.kernel;
+            let mut kc = Vec::with_capacity(weights.len());
+            for t in 0..k {
+                kc.extend(weights.iter().skip(t).step_by(k.max(1)));
+            }
+            let kernel = match pass.axis {
+                SeparableAxis::Row => table.row_pass,
+                SeparableAxis::Column => table.col_pass,
+            };
+            ConvImpl::Pass { pass, dims, packed: Packed::new(Self::OP, kernel, &pass, kc.len(), &kc, bias)? }
+        } else if geom.is_depthwise() {
             // OHWI with one input channel per group, [C][kh][kw][1], becomes [kh][kw][C].
             let taps = geom.kernel_h * geom.kernel_w;
             // (The weights' length, `C·taps`, was checked above; taps >= 1 after validation.)
@@ -400,6 +522,11 @@ impl Conv2d {
         match &self.imp {
             ConvImpl::Depthwise(op) => op.run(input, output),
             ConvImpl::Pointwise(op) => op.run(input, output),
+            ConvImpl::Pass { pass, packed, .. } => {
+                check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+                check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+                packed.run(Self::OP, pass, input.as_slice(), self.act, output.as_mut_slice())
+            }
             ConvImpl::General { packed, .. } => {
                 check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
                 check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
@@ -420,6 +547,15 @@ impl Conv2d {
         match &self.imp {
             ConvImpl::Depthwise(op) => op.run_par(input, output, par),
             ConvImpl::Pointwise(op) => op.run_par(input, output, par),
+            ConvImpl::Pass { pass, dims, packed } => {
+                if par.is_single() {
+                    return self.run(input, output);
+                }
+                check_shape(Self::OP, "input", self.input_shape(), input.shape())?;
+                check_shape(Self::OP, "output", self.output_shape(), output.shape())?;
+                let (input, output) = (input.as_slice(), output.as_mut_slice());
+                pass_rows_par(Self::OP, pass, dims, packed, self.act, input, output, par)
+            }
             ConvImpl::General { dims, packed, .. } => {
                 if par.is_single() {
                     return self.run(input, output);
@@ -435,7 +571,7 @@ impl Conv2d {
     /// The implementation this convolution routed to.
     pub fn path(&self) -> ConvPath {
         match &self.imp {
-            ConvImpl::Depthwise(_) => ConvPath::Depthwise,
+            ConvImpl::Depthwise(_) | ConvImpl::Pass { .. } => ConvPath::Depthwise,
             ConvImpl::Pointwise(_) => ConvPath::Pointwise,
             ConvImpl::General { path, .. } => *path,
         }
@@ -453,7 +589,7 @@ impl Conv2d {
         match &self.imp {
             ConvImpl::Depthwise(op) => op.output_shape(),
             ConvImpl::Pointwise(op) => op.output_shape(),
-            ConvImpl::General { dims, .. } => output_shape_of(&self.geom, dims),
+            ConvImpl::General { dims, .. } | ConvImpl::Pass { dims, .. } => output_shape_of(&self.geom, dims),
         }
     }
     /// The kernel's name, e.g. `grouped_conv/reference`.
@@ -462,6 +598,7 @@ impl Conv2d {
             ConvImpl::Depthwise(op) => op.kernel_name(),
             ConvImpl::Pointwise(op) => op.kernel_name(),
             ConvImpl::General { packed, .. } => packed.name(),
+            ConvImpl::Pass { packed, .. } => packed.name(),
         }
     }
     /// The tier the op was planned for.
