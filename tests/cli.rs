@@ -1,5 +1,5 @@
 //! Integration tests of the `sepconv` binary: `info` (text and JSON), the `SEPCONV_ISA`
-//! override and its errors, `block`, and clap usage errors.
+//! override and its errors, `block`, `bench`, `run` (including `--min-ms`), and clap usage errors.
 //!
 //! Every child runs without an inherited `SEPCONV_ISA` unless the test sets it.
 //!
@@ -360,6 +360,25 @@ fn run_onnx_model_writes_onnx_runtimes_answer() {
     let diff = got.data.iter().zip(&want.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(diff <= 1e-4, "max|diff| vs ONNX Runtime {diff}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_min_ms_keeps_timing_until_both_bounds_are_met() {
+    let model = fixture("mobilenet_tiny.onnx");
+    let o = sepconv(&["run", &model, "--iters", "2", "--warmup", "0", "--min-ms", "40", "--json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let v: Value =
+        serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
+    let iters = v["iters"].as_u64().unwrap();
+    let mean_ms = v["mean_ms"].as_f64().unwrap();
+    assert!(iters >= 2, "{v}");
+    assert!(iters as f64 * mean_ms >= 40.0 * 0.999, "timed time below --min-ms: {v}");
+    // Without --min-ms, exactly --iters runs are timed.
+    let o = sepconv(&["run", &model, "--iters", "3", "--warmup", "0", "--json"], None);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["iters"], 3);
+    let help = stdout(&sepconv(&["run", "--help"], None));
+    assert!(help.contains("--min-ms <MS>"), "{help}");
 }
 
 #[test]

@@ -35,9 +35,13 @@ pub struct RunArgs {
     /// Write the output as a `.npy` file in the model's layout (atomically: never half-written).
     #[arg(long, value_name = "Y.npy")]
     pub output: Option<PathBuf>,
-    /// Timed runs.
+    /// Timed runs (at least; see --min-ms).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub iters: u32,
+    /// Keep timing runs until they add up to at least this many milliseconds (and at least
+    /// --iters runs were timed); 0 = exactly --iters runs.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub min_ms: u64,
     /// Untimed runs first.
     #[arg(long, default_value_t = 5)]
     pub warmup: u32,
@@ -67,6 +71,7 @@ impl RunArgs {
             input: None,
             output: None,
             iters: 50,
+            min_ms: 0,
             warmup: 5,
             threads: 1,
             isa: None,
@@ -135,14 +140,18 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     let steps = graph.steps().count();
     let mut times = Vec::with_capacity(args.iters as usize);
     let mut layer_times: Vec<Vec<Duration>> = vec![Vec::with_capacity(args.iters as usize); steps];
-    for _ in 0..args.iters {
+    let min_time = Duration::from_millis(args.min_ms);
+    let mut timed = Duration::ZERO;
+    while times.len() < args.iters as usize || timed < min_time {
         let start = Instant::now();
         if args.profile {
             graph.run_profiled(&input, &mut output)?;
         } else {
             graph.run(&input, &mut output)?;
         }
-        times.push(start.elapsed());
+        let elapsed = start.elapsed();
+        timed += elapsed;
+        times.push(elapsed);
         if args.profile {
             for (acc, &t) in layer_times.iter_mut().zip(graph.last_profile()) {
                 acc.push(t);
@@ -171,7 +180,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
             "model": model_label,
             "isa": isa.name(),
             "threads": threads,
-            "iters": args.iters,
+            "iters": times.len(),
             "median_ms": median_ms,
             "min_ms": min_ms,
             "mean_ms": mean_ms,
@@ -240,7 +249,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     }
     println!(
         "end to end: median {median_ms:.3} ms, min {min_ms:.3} ms, mean {mean_ms:.3} ms over {} runs; {gflops:.1} GFLOP/s",
-        args.iters
+        times.len()
     );
     if let Some(path) = &args.output {
         println!("output written to {}", path.display());
