@@ -318,7 +318,8 @@ def how_section(res, svg_rel):
                f"One measurement = {p['warmup']} warm-up run(s), then timed runs until ≥ {p['min_ms']:.0f} ms "
                f"of timed time and ≥ {p['min_iters']} runs; its median is recorded. Per cell: median of the "
                "round medians (tables a, b), min over rounds (best-round table), spread = (max − min) / "
-               "median of the round medians.")
+               "median of the round medians; `max spread %` in tables a and b is the largest spread "
+               "among the row's cells (per-cell values in results.json).")
     g = m.get("generator", {})
     out.append(f"- Models: `benches/peers/make_models.py` (generator version {g.get('generator_version')}, "
                f"seed {g.get('seed')}, opset {g.get('opset')}): every layer of `sepconv bench`'s standard "
