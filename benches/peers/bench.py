@@ -536,8 +536,8 @@ def run_benchmark(cfg, log=print):
                 cell.round_iters.append(m.iters)
                 if m.version:
                     versions[rt.engine] = m.version
-                if m.notes:
-                    peer_notes.setdefault(rt.label, m.notes)
+                if m.notes and rt.label not in peer_notes:
+                    peer_notes[rt.label] = f"on {case['name']}: {m.notes}"
                 if r == 0:
                     cell.agreement = agreement(m.output, references[case["name"]])
                 flag = " DISAGREES" if (cell.agreement or {}).get("disagrees") else ""

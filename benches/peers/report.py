@@ -196,7 +196,7 @@ def profile_table(res):
         e2e, best, ops = p["end_to_end_ms"], p.get("end_to_end_min_ms"), p["ops_ms"]
         out = best - ops if best is not None else None
         rows.append([case["name"], fmt_ms(e2e), fmt_ms(best), fmt_ms(ops),
-                     fmt_ms(out) if out is not None and out >= 0 else f"{out:.4f}" if out is not None else "—",
+                     "—" if out is None else fmt_ms(out) if out >= 0 else f"−{fmt_ms(-out)}",
                      f"{100 * out / best:.0f}" if out is not None and best > 0 else "—",
                      ", ".join(p.get("kernels", []))])
     if not rows:
