@@ -474,13 +474,17 @@ static AVX2_FMA: KernelTable = {
 #[cfg(not(target_arch = "x86_64"))]
 static AVX2_FMA: KernelTable = reference_table(Isa::Avx2Fma);
 
-/// The AVX-512 tier: AVX-512F kernels for the GEMMs (pointwise, dense), the AVX2 kernels for
-/// everything else (the names say which). Every entry point re-checks the CPU's features.
+/// The AVX-512 tier: AVX-512F kernels for the GEMMs (pointwise, dense) and the dense/grouped
+/// convolution (whose narrow many-tiny-groups plan runs the AVX2 code inside
+/// `grouped_conv/avx512`), the AVX2 kernels for everything else (the names say which). Every
+/// entry point re-checks the CPU's features.
 #[cfg(target_arch = "x86_64")]
 static AVX512: KernelTable = {
     use sepconv_kernels::avx512 as z;
     KernelTable {
         isa: Isa::Avx512,
+        conv2d: packed!("conv2d/avx512", z::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
+        grouped_conv: packed!("grouped_conv/avx512", z::conv2d, conv2d_packed_len, conv2d_pack, conv2d_run),
         pointwise: packed!(
             "pointwise/avx512",
             z::pointwise,

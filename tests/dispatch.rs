@@ -148,8 +148,10 @@ fn own_kernels(isa: Isa) -> &'static [&'static str] {
             "col_pass",
             "dense",
         ],
-        // The AVX-512 tier has its own GEMM; its other ops are the AVX2 kernels.
-        Isa::Avx512 => &["pointwise", "dense"],
+        // The AVX-512 tier has its own GEMM and dense/grouped convolution (whose narrow plan
+        // runs the AVX2 code under the `grouped_conv/avx512` name); its other ops are the AVX2
+        // kernels.
+        Isa::Avx512 => &["conv2d", "grouped_conv", "pointwise", "dense"],
         Isa::Scalar => &[],
     }
 }
@@ -301,6 +303,16 @@ fn assert_planned_on(isa: Isa) {
     let op = Conv2d::new(dense, &[0.0; 72], None, none).unwrap();
     assert_eq!(op.isa(), isa);
     assert_ran_on(isa, "conv2d", op.kernel_name());
+    // Grouped, wide plan (4 → 8 channels per group) and narrow plan (2 → 2 per group, which
+    // the AVX-512 tier delegates to the AVX2 code under its own entry's name).
+    let wide = Conv2dGeometry::new(1, 4, 4, 8, 16, 3, 3).with_groups(2);
+    let op = Conv2d::new(wide, &[0.0; 576], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "grouped_conv", op.kernel_name());
+    let narrow = Conv2dGeometry::new(1, 4, 4, 8, 8, 3, 3).with_groups(4);
+    let op = Conv2d::new(narrow, &[0.0; 144], None, none).unwrap();
+    assert_eq!(op.isa(), isa);
+    assert_ran_on(isa, "grouped_conv", op.kernel_name());
     let op = PointwiseConv2d::new(s, 2, &[0.0; 8], None, none).unwrap();
     assert_eq!(op.isa(), isa);
     assert_ran_on(isa, "pointwise", op.kernel_name());

@@ -424,7 +424,19 @@ fn dwconv_guarded() {
 
 #[test]
 fn conv2d_guarded() {
-    let tiers = tiers!(conv2d, conv2d_packed_len, conv2d_pack, conv2d_run);
+    #[allow(unused_mut)]
+    let mut tiers = tiers!(conv2d, conv2d_packed_len, conv2d_pack, conv2d_run);
+    // The AVX-512 tier's own dense/grouped convolution (its narrow plan runs the AVX2 code).
+    #[cfg(target_arch = "x86_64")]
+    if sepconv_kernels::avx512::is_available() {
+        use sepconv_kernels::avx512::conv2d as z;
+        tiers.push(Tier {
+            name: "avx512",
+            packed_len: z::conv2d_packed_len,
+            pack: z::conv2d_pack,
+            run: z::conv2d_run,
+        });
+    }
     // (in_c, out_c, groups): dense, groups = 2, and groups = C (depthwise, multiplier 1 and 2).
     let mut channel_sets = Vec::new();
     for (j, &c) in CHANNELS.iter().enumerate() {
@@ -434,6 +446,11 @@ fn conv2d_guarded() {
     }
     for (a, b) in [(2, 2), (2, 6), (6, 10), (10, 6), (14, 18), (18, 2)] {
         channel_sets.push((a, b, 2));
+    }
+    // The AVX-512 wide plan's blocks: 16-lane, 32-lane, and a full block plus either (the last
+    // vector's masked stores end at the output's end), one group and two.
+    for (a, b, groups) in [(3, 32, 1), (3, 33, 1), (5, 47, 1), (4, 50, 2), (6, 62, 2)] {
+        channel_sets.push((a, b, groups));
     }
     let mut counts = Counts::default();
     let mut i = 0;

@@ -2,8 +2,9 @@
 //! `conv2d_run`) against the reference oracle: randomized geometries (every plan: one group,
 //! few wide groups, many narrow groups, depthwise, odd group sizes), the standard layers, NaN
 //! propagation and the error paths. The portable tier always runs; the AVX2 tier runs on
-//! x86_64 CPUs with AVX2+FMA, and on other x86_64 CPUs its entry points must report
-//! `IsaUnavailable`; likewise the NEON tier on aarch64 (run under qemu when cross-testing).
+//! x86_64 CPUs with AVX2+FMA and the AVX-512 tier on those with AVX-512F as well, and on other
+//! x86_64 CPUs their entry points must report `IsaUnavailable`; likewise the NEON tier on
+//! aarch64 (run under qemu when cross-testing).
 
 mod common;
 
@@ -50,6 +51,14 @@ const AVX2: Tier = Tier {
     run: sepconv_kernels::x86_64::conv2d::conv2d_run,
 };
 
+#[cfg(target_arch = "x86_64")]
+const AVX512: Tier = Tier {
+    name: "avx512",
+    packed_len: sepconv_kernels::avx512::conv2d::conv2d_packed_len,
+    pack: sepconv_kernels::avx512::conv2d::conv2d_pack,
+    run: sepconv_kernels::avx512::conv2d::conv2d_run,
+};
+
 #[cfg(target_arch = "aarch64")]
 const NEON: Tier = Tier {
     name: "neon",
@@ -68,6 +77,12 @@ fn neon_here() -> bool {
 #[cfg(target_arch = "x86_64")]
 fn avx2_here() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+}
+
+/// True when the AVX-512 tier must run here (x86_64 with AVX-512F, AVX2 and FMA).
+#[cfg(target_arch = "x86_64")]
+fn avx512_here() -> bool {
+    avx2_here() && std::is_x86_feature_detected!("avx512f")
 }
 
 fn describe(g: &Conv2dGeometry) -> String {
@@ -144,6 +159,10 @@ fn tiers() -> Vec<Tier> {
     #[cfg(target_arch = "x86_64")]
     if avx2_here() {
         t.push(AVX2);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if avx512_here() {
+        t.push(AVX512);
     }
     #[cfg(target_arch = "aarch64")]
     if neon_here() {
@@ -260,6 +279,90 @@ fn avx2_random_geometries() {
         random_cases(&[AVX2], 20_000, 120);
     } else {
         avx2_reports_unavailable();
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_random_geometries() {
+    if avx512_here() {
+        random_cases(&[AVX512], 50_000, 120);
+    } else {
+        avx512_reports_unavailable();
+    }
+}
+
+/// Every remainder of the AVX-512 wide plan's 32-channel blocks: 1..=40 output channels per
+/// group (one 16- or 32-lane block, or a full block plus a 16- or 32-lane one), with one,
+/// two or three groups and small or odd input channels per group, strides, dilations and
+/// asymmetric paddings (checked on every available tier).
+#[test]
+fn every_block_remainder() {
+    let t = tiers();
+    for cout_g in 1..=40 {
+        for variant in 0..3 {
+            let seed = 60_000 + 10 * cout_g as u64 + variant;
+            let mut r = rng(seed);
+            let groups = 1 + (cout_g + variant as usize) % 3;
+            let mut cin_g = [1, 2, 3, 5, 8, 17][(cout_g + 2 * variant as usize) % 6];
+            if groups > 1 && cin_g == cout_g && matches!(cin_g, 1 | 2 | 4) {
+                cin_g += 1; // keep it on the wide plan
+            }
+            let k = [3, 1, 5][variant as usize];
+            let g = Conv2dGeometry::new(
+                1 + usize::from(variant == 2),
+                r.random_range(3..=6),
+                r.random_range(5..=20),
+                cin_g * groups,
+                cout_g * groups,
+                k,
+                [3, 3, 2][variant as usize],
+            )
+            .with_stride(1 + usize::from(variant == 1), 1 + usize::from(cout_g % 4 == 0))
+            .with_dilation(1, 1 + usize::from(variant == 1 && cout_g % 2 == 1))
+            .with_padding(Padding2d { top: 1, left: 1 + variant as usize % 2, bottom: 0, right: 1 })
+            .with_groups(groups);
+            let g = Conv2dGeometry { in_h: g.in_h.max(k), in_w: g.in_w.max(5), ..g };
+            let d = g.validate().unwrap_or_else(|e| panic!("{}: {e}", describe(&g)));
+            let input = rand_vec(&mut r, d.input_len);
+            let weights = rand_vec(&mut r, d.weight_len);
+            let bias = rand_bias(&mut r, g.out_c);
+            let c = Case::new(g, input, weights, bias);
+            let ctx = format!("seed {seed}, {}, bias {}", describe(&g), c.bias.is_some());
+            for &tier in &t {
+                check_tier(tier, &c, rand_act(&mut r), &ctx);
+            }
+        }
+    }
+}
+
+/// Every register-tile size of every wide plan: output rows of 1..=30 pixels (one tile of
+/// each size up to 14, then splits into equal tiles), for 32-lane, 16-lane and mixed blocks,
+/// interior and border tiles, the contiguous one-group path with few input channels (border
+/// columns in tiles of their own), with many, and grouped (checked on every available tier).
+#[test]
+fn every_tile_size() {
+    let t = tiers();
+    let mut seed = 70_000;
+    for out_w in 1..=30 {
+        for (in_c, out_c, groups) in [(3, 32, 1), (3, 16, 1), (20, 40, 1), (8, 48, 2), (6, 24, 3)] {
+            seed += 1;
+            let mut r = rng(seed);
+            let (k, pad) = if seed % 3 == 0 { (1, 0) } else { (3, 1) };
+            let g = Conv2dGeometry::new(1, 2, out_w, in_c, out_c, k, k)
+                .with_padding(Padding2d { top: pad, left: pad, bottom: pad, right: pad })
+                .with_groups(groups);
+            let d = g.validate().unwrap();
+            assert_eq!(d.out_w, out_w);
+            let input = rand_vec(&mut r, d.input_len);
+            let weights = rand_vec(&mut r, d.weight_len);
+            let bias = rand_bias(&mut r, g.out_c);
+            let c = Case::new(g, input, weights, bias);
+            let ctx = format!("seed {seed}, {}, bias {}", describe(&g), c.bias.is_some());
+            for &tier in &t {
+                check_tier(tier, &c, Activation::Relu6, &ctx);
+            }
+        }
     }
 }
 
@@ -522,6 +625,76 @@ fn avx2_error_paths() {
         error_paths(AVX2);
     } else {
         avx2_reports_unavailable();
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_error_paths() {
+    if avx512_here() {
+        error_paths(AVX512);
+    } else {
+        avx512_reports_unavailable();
+    }
+}
+
+/// A wide geometry (one group of 3 → 40 channels: a 32-lane and a 16-lane block) and a narrow
+/// one (4 groups of 2 channels, delegated to the AVX2 kernel).
+#[cfg(target_arch = "x86_64")]
+fn avx512_probe_geometries() -> [Conv2dGeometry; 2] {
+    [
+        Conv2dGeometry::new(1, 5, 7, 3, 40, 3, 3).with_stride(2, 1).with_padding(Padding2d::uniform(1)),
+        Conv2dGeometry::new(1, 4, 9, 8, 8, 3, 3).with_padding(Padding2d::uniform(1)).with_groups(4),
+    ]
+}
+
+/// The AVX-512 tier either runs (the wide plan with its own 32/16-lane layout, the narrow plan
+/// with exactly the AVX2 tier's packed buffer, both matching the reference) or, on a CPU
+/// without AVX-512F, refuses with `IsaUnavailable { isa: "avx512" }` and writes nothing.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_runs_or_reports_unavailable() {
+    let [wide, narrow] = avx512_probe_geometries();
+    // (kh·kw·cin_g + 1) · (32 + 16) floats: bias + weights of a 32- and a 16-lane block.
+    assert_eq!((AVX512.packed_len)(&wide).unwrap(), 28 * 48);
+    assert_eq!((AVX512.packed_len)(&narrow).unwrap(), (AVX2.packed_len)(&narrow).unwrap());
+    if !avx512_here() {
+        avx512_reports_unavailable();
+        return;
+    }
+    for (k, g) in [wide, narrow].iter().enumerate() {
+        let mut r = rng(90 + k as u64);
+        let d = g.validate().unwrap();
+        let input = rand_vec(&mut r, d.input_len);
+        let weights = rand_vec(&mut r, d.weight_len);
+        let bias = rand_vec(&mut r, g.out_c);
+        let c = Case::new(*g, input, weights.clone(), Some(bias.clone()));
+        check_tier(AVX512, &c, Activation::Relu, &describe(g));
+        if k == 1 {
+            let len = (AVX512.packed_len)(g).unwrap();
+            let (mut a, mut b) = (vec![f32::NAN; len], vec![f32::NAN; len]);
+            (AVX512.pack)(g, &weights, Some(&bias), &mut a).unwrap();
+            (AVX2.pack)(g, &weights, Some(&bias), &mut b).unwrap();
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "narrow layout differs");
+        }
+    }
+}
+
+/// On an x86_64 CPU without AVX-512F, pack and run refuse with `IsaUnavailable` (for both
+/// plans, including the narrow one that runs AVX2 code) and write nothing.
+#[cfg(target_arch = "x86_64")]
+fn avx512_reports_unavailable() {
+    for g in avx512_probe_geometries() {
+        let d = g.validate().unwrap();
+        let len = (AVX512.packed_len)(&g).unwrap();
+        let mut packed = vec![-1.0; len];
+        let e = (AVX512.pack)(&g, &vec![0.0; d.weight_len], None, &mut packed).unwrap_err();
+        assert_eq!(e, KernelError::IsaUnavailable { isa: "avx512" });
+        assert!(packed.iter().all(|&v| v == -1.0));
+        let mut out = vec![-1.0; d.output_len];
+        let e = (AVX512.run)(&g, &vec![0.0; d.input_len], &packed, Activation::None, &mut out).unwrap_err();
+        assert_eq!(e, KernelError::IsaUnavailable { isa: "avx512" });
+        assert!(out.iter().all(|&v| v == -1.0));
     }
 }
 

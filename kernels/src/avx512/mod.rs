@@ -2,9 +2,11 @@
 //! `#[target_feature(enable = "avx512f,avx2,fma")]` functions, behind safe entry points that
 //! check the CPU's features on every call (see [`ensure_available`]) and every slice length.
 //!
-//! The AVX-512 tier has its own kernels only where the wider registers pay most (the GEMM of
-//! pointwise and dense layers); its other ops use the AVX2 kernels (`crate::x86_64`), which
-//! every AVX-512F CPU can run. Same file names as the other ISA folders, same packed contract.
+//! The AVX-512 tier has its own kernels only where the wider registers pay most: the GEMM of
+//! pointwise and dense layers, and the dense/grouped convolution (whose narrow many-tiny-groups
+//! plan is the AVX2 code, see [`conv2d`]); its other ops use the AVX2 kernels
+//! (`crate::x86_64`), which every AVX-512F CPU can run. Same file names as the other ISA
+//! folders, same packed contract.
 
 use crate::KernelError;
 
@@ -35,5 +37,6 @@ pub fn ensure_available() -> Result<(), KernelError> {
     if is_available() { Ok(()) } else { Err(KernelError::IsaUnavailable { isa: "avx512" }) }
 }
 
+pub mod conv2d;
 pub mod pointwise;
 pub mod probe;

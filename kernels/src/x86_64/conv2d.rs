@@ -53,6 +53,13 @@ enum Plan {
     Narrow(usize),
 }
 
+/// True when `g` uses the narrow plan (vectorized across groups; see the module docs). The
+/// AVX-512 tier (`crate::avx512::conv2d`) delegates exactly these geometries to this kernel,
+/// so both tiers always agree on the plan and its packed layout.
+pub(crate) fn is_narrow(g: &Conv2dGeometry) -> bool {
+    matches!(plan(g), Plan::Narrow(_))
+}
+
 fn plan(g: &Conv2dGeometry) -> Plan {
     let cin_g = g.in_c / g.groups;
     let cout_g = g.out_c / g.groups;
@@ -215,37 +222,39 @@ pub fn conv2d_run(
     Ok(())
 }
 
-/// Geometry in the form the kernels use (all from a validated [`Conv2dGeometry`]).
-struct Shape {
-    batch: usize,
-    in_h: usize,
-    in_w: usize,
-    in_c: usize,
-    out_c: usize,
-    out_h: usize,
-    out_w: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    dh: usize,
-    dw: usize,
-    pt: usize,
-    pl: usize,
-    groups: usize,
-    cin_g: usize,
-    cout_g: usize,
+/// Geometry in the form the kernels use (all from a validated [`Conv2dGeometry`]). Shared
+/// with the AVX-512 wide plan (`crate::avx512::conv2d`).
+pub(crate) struct Shape {
+    pub(crate) batch: usize,
+    pub(crate) in_h: usize,
+    pub(crate) in_w: usize,
+    pub(crate) in_c: usize,
+    pub(crate) out_c: usize,
+    pub(crate) out_h: usize,
+    pub(crate) out_w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) sh: usize,
+    pub(crate) sw: usize,
+    pub(crate) dh: usize,
+    pub(crate) dw: usize,
+    pub(crate) pt: usize,
+    pub(crate) pl: usize,
+    pub(crate) groups: usize,
+    pub(crate) cin_g: usize,
+    pub(crate) cout_g: usize,
     /// First output column whose every horizontal tap is inside the input.
-    ox_lo: usize,
+    pub(crate) ox_lo: usize,
     /// One past the last such column (`ox_lo <= ox_hi <= out_w`).
-    ox_hi: usize,
+    pub(crate) ox_hi: usize,
     /// Interior tiles may read `kw · in_c` contiguous floats per kernel row (one group, no
     /// horizontal dilation).
-    flat: bool,
+    pub(crate) flat: bool,
 }
 
 impl Shape {
-    fn new(g: &Conv2dGeometry, out_h: usize, out_w: usize) -> Self {
+    /// The shape of `g` (valid, canonical) with output size `out_h × out_w`.
+    pub(crate) fn new(g: &Conv2dGeometry, out_h: usize, out_w: usize) -> Self {
         let pl = g.padding.left;
         let (sw, dw, kw) = (g.stride_w, g.dilation_w, g.kernel_w);
         let ox_lo = pl.div_ceil(sw).min(out_w);
@@ -279,18 +288,18 @@ impl Shape {
 
     /// True when output columns `ox0..ox0 + cnt` have every horizontal tap inside the input.
     #[inline]
-    fn interior(&self, ox0: usize, cnt: usize) -> bool {
+    pub(crate) fn interior(&self, ox0: usize, cnt: usize) -> bool {
         ox0 >= self.ox_lo && ox0 + cnt <= self.ox_hi
     }
 }
 
 /// Per output row: the input image (already offset to the group's first channel), the valid
 /// `ky` range and the input row of `ky = 0` (may be negative).
-struct Row {
-    img: *const f32,
-    ky0: usize,
-    ky1: usize,
-    iy0: isize,
+pub(crate) struct Row {
+    pub(crate) img: *const f32,
+    pub(crate) ky0: usize,
+    pub(crate) ky1: usize,
+    pub(crate) iy0: isize,
 }
 
 /// Mask with the first `n` (0..=8) lanes set.
@@ -395,7 +404,7 @@ unsafe fn run(s: &Shape, p: Plan, input: *const f32, packed: *const f32, output:
 /// `s` from a validated geometry; `input`/`output` of its lengths; `n < batch`,
 /// `oy < out_h`, `ch < in_c`.
 #[inline]
-unsafe fn row(
+pub(crate) unsafe fn row(
     s: &Shape,
     input: *const f32,
     output: *mut f32,
