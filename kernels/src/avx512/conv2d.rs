@@ -20,7 +20,10 @@
 //!   MobileNet stem busy). When that flat case has few input channels (< 16), the border
 //!   columns of each row (those left of `ox_lo` and right of `ox_hi`, one or two pixels with
 //!   a small padding) get tiles of their own, so that the interior tiles always take the
-//!   long contiguous loop instead of a per-`kx` loop of `in_c` steps. Each row segment is
+//!   long contiguous loop instead of a per-`kx` loop of `in_c` steps. Interior tiles of
+//!   16-lane blocks with fewer than 16 input channels per group and no such run (grouped, or
+//!   horizontally dilated) loop over `(kx, ic)` in one run per kernel row too, reading each
+//!   step's input offset from a small table built once per call. Each row segment is
 //!   split into `ceil(len / 12)` (or `/ 14`) tiles of as equal a size as possible. Loop order
 //!   is block-major: one block's packed weights stay in L1 while every output row of every
 //!   image streams through them.
@@ -61,6 +64,8 @@ const MR1: usize = 14;
 const ZLEN: usize = 64;
 /// Zeros read by taps that fall into the padding.
 static ZEROS: [f32; ZLEN] = [0.0; ZLEN];
+/// Largest `kw·cin_g` of the offset-table loop (see [`Tile::offs`]).
+const OFFS: usize = 128;
 
 /// The output-channel blocks of one group in the wide plan: `(first channel, width, vectors)`.
 /// Full blocks of 32, then the remainder in one block of 16 lanes (1..=16 channels) or 32
@@ -227,6 +232,11 @@ unsafe fn run_wide(s: &Shape, input: *const f32, packed: *const f32, output: *mu
     } else {
         [(0, s.out_w), (s.out_w, s.out_w), (s.out_w, s.out_w)]
     };
+    let mut offs = [0usize; OFFS];
+    let offs_len = if !s.flat && s.cin_g < 16 && s.kw * s.cin_g <= OFFS { s.kw * s.cin_g } else { 0 };
+    for (i, o) in offs.iter_mut().take(offs_len).enumerate() {
+        *o = (i / s.cin_g) * s.dw * s.in_c + i % s.cin_g;
+    }
     let mut wpos = 0usize;
     for grp in 0..s.groups {
         for (first, width, nv) in wide_blocks(s.cout_g) {
@@ -238,7 +248,7 @@ unsafe fn run_wide(s: &Shape, input: *const f32, packed: *const f32, output: *mu
             let tail = width - LANES * (nv - 1);
             let mask = (u32::MAX >> (32 - tail)) as __mmask16;
             let mr = if nv == 2 { MR2 } else { MR1 };
-            let t = Tile { w, mask, lo, hi };
+            let t = Tile { w, mask, lo, hi, offs: offs.as_ptr(), offs_len };
             for n in 0..s.batch {
                 for oy in 0..s.out_h {
                     // SAFETY: n < batch, oy < out_h, grp·cin_g < in_c (see `row`).
@@ -283,6 +293,12 @@ struct Tile {
     lo: f32,
     /// Activation upper bound.
     hi: f32,
+    /// Input offsets `kx·dw·in_c + ic` of the `(kx, ic)` steps of one kernel row, in weight
+    /// order, for interior tiles of grouped or dilated geometries with few channels per group
+    /// (`offs_len == kw·cin_g`); `offs_len == 0`: not used.
+    offs: *const usize,
+    /// Entries of `offs`.
+    offs_len: usize,
 }
 
 /// Picks the monomorphized wide tile for `cnt` pixels of an `nv`-vector block.
@@ -432,6 +448,28 @@ unsafe fn wide_tile<const MR: usize, const NV: usize, const INTERIOR: bool>(
                 // One group, dw = 1: the kw·in_c floats of every pixel are contiguous and
                 // inside the row (interior), and the weights are in the same order.
                 wide_k_loop!(acc, p, wk, s.kw * s.cin_g, MR, NV);
+            } else if NV == 1 && t.offs_len > 0 {
+                // Few channels per group, 16-lane block: one loop over (kx, ic) per kernel
+                // row, the input offset of each step (kx·dw·in_c + ic) from the table. (With
+                // 24 accumulators the compiler spills one in this loop: 2-vector blocks keep
+                // the per-kx loops.)
+                for i in 0..t.offs_len {
+                    // SAFETY: i < offs_len: an entry of the table.
+                    let off = unsafe { *t.offs.add(i) };
+                    let mut wv = [_mm512_setzero_ps(); NV];
+                    for (v, wvv) in wv.iter_mut().enumerate() {
+                        // SAFETY: step i < kw·cin_g of this kernel row's weights.
+                        *wvv = unsafe { _mm512_loadu_ps(wk.add(i * nr + LANES * v)) };
+                    }
+                    for j in 0..MR {
+                        // SAFETY: interior pixel: input column ix + kx·dw and the group's
+                        // channel ic are inside the row.
+                        let b = _mm512_set1_ps(unsafe { *p[j].add(off) });
+                        for v in 0..NV {
+                            acc[j][v] = _mm512_fmadd_ps(b, wv[v], acc[j][v]);
+                        }
+                    }
+                }
             } else {
                 for kx in 0..s.kw {
                     let mut q = p;
