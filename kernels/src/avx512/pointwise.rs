@@ -35,8 +35,8 @@
 //! stored (masked loads and stores with a `__mmask16`).
 
 use core::arch::x86_64::{
-    __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
-    _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, __mmask16, _MM_HINT_T0, _mm_prefetch, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use crate::{Activation, KernelError, PointwiseShape, error::check_len};
@@ -177,6 +177,12 @@ struct Sweep {
     hi: f32,
     /// Lanes of the panel's last vector that are real output columns.
     mask: __mmask16,
+    /// The packed B data the next sweep reads (the next K block of this panel, or the next
+    /// panel's head and first block), prefetched into L1 a slice per tile so that it does not
+    /// arrive from memory one demand miss at a time; `next_len` floats (0: nothing next).
+    next: *const f32,
+    /// Floats at `next`.
+    next_len: usize,
 }
 
 /// Runs the whole GEMM: panels, K blocks, M tiles.
@@ -201,10 +207,21 @@ unsafe fn run_avx512(s: &PointwiseShape, a: *const f32, packed: *const f32, c: *
         let kc_max = (B_BLOCK_BYTES / (width * 4)).max(1);
         let blocks = k.div_ceil(kc_max);
         let kc = k.div_ceil(blocks);
+        let panel_end = (k + 1) * (n0 + width);
         let mut k0 = 0;
         while k0 < k {
             let k1 = (k0 + kc).min(k);
             let last = k1 == k;
+            // What the next sweep reads: rows k1..k1+kc of this panel, or (after the last K
+            // block) the next panel's head and first block, clipped to the packed buffer.
+            let (next_off, next_want) = if last {
+                let nw = if n0 + width < n { panel_vectors(n, n0 + width) * LANES } else { 0 };
+                (panel_end, nw * (1 + kc.min(k)))
+            } else {
+                ((k + 1) * n0 + width + k1 * width, kc.min(k - k1) * width)
+            };
+            let packed_len = (k + 1) * n.next_multiple_of(LANES);
+            let next_len = next_want.min(packed_len.saturating_sub(next_off));
             let sw = Sweep {
                 lda: k,
                 ldc: n,
@@ -217,6 +234,9 @@ unsafe fn run_avx512(s: &PointwiseShape, a: *const f32, packed: *const f32, c: *
                 lo: if last { lo } else { f32::NEG_INFINITY },
                 hi: if last { hi } else { f32::INFINITY },
                 mask,
+                // Only formed (and prefetched) when `next_len > 0`, i.e. inside `packed`.
+                next: packed.wrapping_add(next_off),
+                next_len,
             };
             // SAFETY: column n0 and K offset k0 are inside C's and A's rows (n0 < n, k0 < k), so
             // the offset pointers stay in bounds; `sweep` reads columns k0..k1 of every A row
@@ -248,8 +268,16 @@ unsafe fn run_avx512(s: &PointwiseShape, a: *const f32, packed: *const f32, c: *
 unsafe fn sweep<const NV: usize>(sw: &Sweep, a: *const f32, c: *mut f32, m: usize) {
     let tiles = m.div_ceil(max_rows(NV));
     let (base, extra) = (m / tiles, m % tiles);
+    // Cache lines of the next sweep's B data to prefetch before each tile.
+    let lines = (sw.next_len * 4).div_ceil(64);
+    let per_tile = lines.div_ceil(tiles);
     let mut m0 = 0;
     for t in 0..tiles {
+        for l in (t * per_tile)..((t + 1) * per_tile).min(lines) {
+            // SAFETY: line l < lines covers floats below `next_len`, which lie inside the packed
+            // buffer (clipped by the caller); a prefetch reads nothing architecturally.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(sw.next.add(l * 16).cast()) };
+        }
         let rows = base + usize::from(t < extra);
         debug_assert!((1..=max_rows(NV)).contains(&rows));
         // SAFETY: m0 + rows <= m, so the tile's rows are inside the `m` rows our caller
