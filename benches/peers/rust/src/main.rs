@@ -76,6 +76,47 @@ struct Args {
     /// Never time more than this many inferences.
     #[arg(long, default_value_t = 10000)]
     max_iters: usize,
+    /// Keep glibc's default malloc thresholds. By default peers-rs raises them
+    /// (mallopt M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 1 GiB) so buffers an
+    /// engine frees after a run are reused by the next run instead of being
+    /// page-faulted in again.
+    #[arg(long)]
+    malloc_defaults: bool,
+}
+
+/// Raises glibc's malloc thresholds so that a buffer freed at the end of one
+/// run is reused by the next instead of being returned to the OS and
+/// page-faulted in again. With glibc's defaults, a >128 KiB buffer allocated
+/// per run (tract allocates its outputs per run) is mmapped or trimmed off the
+/// heap depending on heap layout, which made tract's depthwise-conv time flip
+/// between 0.19 and 0.62 ms from one process to the next. ONNX Runtime (arena)
+/// and sepconv (planned buffers) do not page-fault per run either.
+///
+/// Returns a note for the JSON report.
+fn steady_malloc(keep_defaults: bool) -> String {
+    if keep_defaults {
+        return "malloc: glibc defaults (--malloc-defaults)".to_string();
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only changes allocator parameters; called at start-up.
+        let ok = unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20) == 1
+                && libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30) == 1
+        };
+        if ok {
+            "malloc: glibc M_MMAP_THRESHOLD=32MiB, M_TRIM_THRESHOLD=1GiB via mallopt, so buffers freed \
+             after a run are reused instead of page-faulted in again each run (--malloc-defaults to keep \
+             glibc's defaults)"
+                .to_string()
+        } else {
+            "malloc: glibc defaults (mallopt was refused)".to_string()
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        "malloc: the platform allocator's defaults".to_string()
+    }
 }
 
 /// Statistics of the timed runs, in milliseconds.
@@ -120,6 +161,7 @@ fn round_ms(ms: f64) -> f64 {
 }
 
 fn run(args: &Args) -> Result<serde_json::Value> {
+    let malloc_note = steady_malloc(args.malloc_defaults);
     let input = npy::read(&args.input)?;
     let threads = usize::from(args.threads);
 
@@ -150,7 +192,7 @@ fn run(args: &Args) -> Result<serde_json::Value> {
         "mean_ms": round_ms(stats.mean),
         "load_ms": round_ms(load_ms),
         "output_shape": output_shape,
-        "notes": runner.notes(),
+        "notes": format!("{}; {malloc_note}", runner.notes()),
     }))
 }
 
@@ -264,6 +306,7 @@ mod tests {
                 .unwrap();
         assert_eq!((a.threads, a.warmup, a.min_iters, a.max_iters), (1, 3, 5, 10000));
         assert_eq!(a.min_ms, 300.0);
+        assert!(!a.malloc_defaults && a.output.is_none());
         assert!(
             Args::try_parse_from(["peers-rs", "--engine", "onnx", "--model", "m", "--input", "x"]).is_err()
         );
