@@ -586,3 +586,56 @@ fn depthwise_1xk_and_kx1_route_to_the_separable_pass_kernels() {
         }
     }
 }
+
+/// A batch-1 dense layer with many outputs (a classifier head) is planned as column chunks so
+/// that threads can split the outputs: on every tier it matches the reference dense layer
+/// (within `1e-5 · (|b| + Σ|x·w|)`), and `run_par` is bit-identical to `run`. Output counts
+/// with 4, 2 and no chunks (and a short weight slice is still an error).
+#[test]
+fn batch_one_dense_splits_its_outputs_across_threads() {
+    let threads = all_threads();
+    for isa in Isa::available() {
+        for (case, out_c) in [1000usize, 1024, 600, 256, 130, 17].into_iter().enumerate() {
+            let seed = 0xde_0000 + case as u64;
+            let r = &mut rng(seed);
+            let in_c = r.random_range(1..=70);
+            let weights = rand_vec(r, in_c * out_c);
+            let bias = rand_bias(r, out_c);
+            let act = rand_act(r);
+            let dense = Dense::with_isa(isa, 1, in_c, out_c, &weights, bias.as_deref(), act).expect("plan");
+            let input = rand_tensor(r, dense.input_shape());
+            let mut got = Tensor::zeros(dense.output_shape()).expect("shape");
+            dense.run(input.view(), got.view_mut()).expect("run");
+            let shape = sepconv::kernels::PointwiseShape { pixels: 1, in_c, out_c };
+            let mut exact = vec![0.0f32; out_c];
+            let mut scale = vec![0.0f32; out_c];
+            sepconv::kernels::reference::pointwise(
+                &shape,
+                input.as_slice(),
+                &weights,
+                bias.as_deref(),
+                act,
+                &mut exact,
+            )
+            .expect("reference");
+            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+            let abs_bias = bias.as_deref().map(abs);
+            sepconv::kernels::reference::pointwise(
+                &shape,
+                &abs(input.as_slice()),
+                &abs(&weights),
+                abs_bias.as_deref(),
+                Activation::None,
+                &mut scale,
+            )
+            .expect("reference on magnitudes");
+            let ctx = format!("{isa} seed {seed:#x} dense 1x{in_c} -> {out_c}");
+            for (i, ((x, e), m)) in got.as_slice().iter().zip(&exact).zip(&scale).enumerate() {
+                assert!((x - e).abs() <= 1e-5 * m, "{ctx}: output {i}: {x} vs reference {e}");
+            }
+            check_par(&ctx, &threads, &got, |out, par| dense.run_par(input.view(), out.view_mut(), par));
+            let short = Dense::with_isa(isa, 1, in_c, out_c, &weights[1..], bias.as_deref(), act);
+            assert!(short.is_err(), "{ctx}: a short weight slice was accepted");
+        }
+    }
+}
