@@ -348,6 +348,7 @@ def sepconv_facts(binary, log):
                              capture_output=True, text=True, check=True, timeout=300).stdout
         b = json.loads(out)
         facts["fma_peak_gflops"] = b.get("fma_peak_gflops")
+        facts["fma_peak_gflops_avx512"] = b.get("fma_peak_gflops_avx512")
         facts["bench_build"] = b.get("build")
         facts["bench_rows"] = b.get("rows")
     except (OSError, subprocess.SubprocessError, ValueError) as e:

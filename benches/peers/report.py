@@ -284,12 +284,15 @@ def how_section(res, svg_rel):
                f"L2 {mach.get('l2', '?')}, L3 {mach.get('l3', '?')}; SIMD flags: {flags}; {mach.get('platform', '')}")
     if sep:
         peak = sep.get("fma_peak_gflops")
+        peak512 = sep.get("fma_peak_gflops_avx512")
         build = sep.get("build") or {}
         out.append(f"- sepconv {v.get('sepconv', sep.get('version', '?'))}: selected tier "
                    f"**{sep.get('selected_tier', '?')}** ({sep.get('selected_by', '?')}); "
                    f"build {build.get('profile', '?')} opt-level {build.get('opt_level', '?')}, "
                    f"{build.get('rustc', '?')}; FMA peak of one core from `sepconv bench --json` "
-                   f"probe: {f'{peak:.1f} GFLOP/s' if peak else 'n/a'}")
+                   f"probe: {f'{peak:.1f} GFLOP/s' if peak else 'n/a'} (256-bit FMAs)"
+                   + (f", {peak512:.1f} GFLOP/s (512-bit FMAs, what the avx512 tier and ONNX Runtime's "
+                      f"AVX-512 kernels can reach)" if peak512 else ""))
     vers = ", ".join(f"{k} {v[k]}" for k in ("onnxruntime", "tract", "rten", "numpy", "onnx", "python") if k in v)
     out.append(f"- Versions: {vers}")
     rts = []
