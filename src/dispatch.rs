@@ -12,7 +12,7 @@
 //! Where a tier has no kernel of its own for an op, its table points at another tier's kernel
 //! and the kernel name says which: the memory-bound elementwise ops (add, activation, global
 //! average pool) run the portable kernels on every SIMD tier (`add/portable`), and the AVX-512
-//! tier borrows the AVX2 kernels for the ops it has no own kernel for (`dwconv/avx2`).
+//! tier borrows the AVX2 kernels for the ops it has no own kernel for (`row_pass/avx2`).
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -474,10 +474,11 @@ static AVX2_FMA: KernelTable = {
 #[cfg(not(target_arch = "x86_64"))]
 static AVX2_FMA: KernelTable = reference_table(Isa::Avx2Fma);
 
-/// The AVX-512 tier: AVX-512F kernels for the GEMMs (pointwise, dense) and the dense/grouped
+/// The AVX-512 tier: AVX-512F kernels for the GEMMs (pointwise, dense), the dense/grouped
 /// convolution (whose narrow many-tiny-groups plan runs the AVX2 code inside
-/// `grouped_conv/avx512`), the AVX2 kernels for everything else (the names say which). Every
-/// entry point re-checks the CPU's features.
+/// `grouped_conv/avx512`) and the depthwise convolution (3×3/5×5/7×7 with horizontal stride
+/// 1 or 2; other shapes run the AVX2 code inside `dwconv/avx512`), the AVX2 kernels for
+/// everything else (the names say which). Every entry point re-checks the CPU's features.
 #[cfg(target_arch = "x86_64")]
 static AVX512: KernelTable = {
     use sepconv_kernels::avx512 as z;
@@ -493,6 +494,9 @@ static AVX512: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/avx512", z::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        dwconv3x3s1: packed!("dwconv3x3s1/avx512", z::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv3x3s2: packed!("dwconv3x3s2/avx512", z::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        dwconv: packed!("dwconv/avx512", z::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
         ..AVX2_FMA
     }
 };

@@ -397,11 +397,28 @@ fn conv_lens(g: &Conv2dGeometry) -> Lens {
 
 #[test]
 fn dwconv_guarded() {
-    let tiers = tiers!(dwconv, dwconv_packed_len, dwconv_pack, dwconv_run);
+    #[allow(unused_mut)]
+    let mut tiers = tiers!(dwconv, dwconv_packed_len, dwconv_pack, dwconv_run);
+    // The AVX-512 tier's own depthwise kernel (16-lane tiles; its other shapes run the AVX2
+    // code).
+    #[cfg(target_arch = "x86_64")]
+    if sepconv_kernels::avx512::is_available() {
+        use sepconv_kernels::avx512::dwconv as z;
+        tiers.push(Tier {
+            name: "avx512",
+            packed_len: z::dwconv_packed_len,
+            pack: z::dwconv_pack,
+            run: z::dwconv_run,
+        });
+    }
+    // Besides the shared sets: a full 16-lane tile, one plus a tail (the last masked access
+    // ends at the buffer's end), and interiors of 12+ columns (full register blocks and the
+    // shifted last block).
+    let channels = CHANNELS.iter().chain(&[16, 31, 33]);
     let mut counts = Counts::default();
     let mut i = 0;
-    for &c in &CHANNELS {
-        for &w in &WIDTHS {
+    for &c in channels {
+        for &w in WIDTHS.iter().chain(&[17, 30]) {
             for &k in &KERNELS {
                 for _ in 0..2 {
                     let g = refit(conv_geometry(i, c, c, c, w, k));

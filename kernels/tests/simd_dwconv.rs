@@ -1,5 +1,5 @@
-//! The SIMD depthwise kernels (`portable`, `x86_64` AVX2+FMA when the CPU has it, and `aarch64`
-//! NEON) against the scalar reference, through the packed contract (`dwconv_packed_len` / `dwconv_pack` /
+//! The SIMD depthwise kernels (`portable`, `x86_64` AVX2+FMA and AVX-512F when the CPU has
+//! them, and `aarch64` NEON) against the scalar reference, through the packed contract (`dwconv_packed_len` / `dwconv_pack` /
 //! `dwconv_run`).
 //!
 //! Random cases come from `StdRng::seed_from_u64(seed)`; every assertion message prints the
@@ -55,6 +55,19 @@ fn avx2_available() -> bool {
     std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
+#[cfg(target_arch = "x86_64")]
+const AVX512: Tier = Tier {
+    name: "avx512",
+    packed_len: sepconv_kernels::avx512::dwconv::dwconv_packed_len,
+    pack: sepconv_kernels::avx512::dwconv::dwconv_pack,
+    run: sepconv_kernels::avx512::dwconv::dwconv_run,
+};
+
+#[cfg(target_arch = "x86_64")]
+fn avx512_available() -> bool {
+    avx2_available() && std::is_x86_feature_detected!("avx512f")
+}
+
 #[cfg(target_arch = "aarch64")]
 const NEON: Tier = Tier {
     name: "neon",
@@ -74,6 +87,8 @@ fn isa_available(tier: Tier) -> bool {
     match tier.name {
         #[cfg(target_arch = "x86_64")]
         "avx2" => avx2_available(),
+        #[cfg(target_arch = "x86_64")]
+        "avx512" => avx512_available(),
         #[cfg(target_arch = "aarch64")]
         "neon" => neon_available(),
         _ => true,
@@ -204,7 +219,7 @@ fn check_case(
 fn tiers() -> Vec<Tier> {
     #[cfg(target_arch = "x86_64")]
     {
-        vec![PORTABLE, AVX2]
+        vec![PORTABLE, AVX2, AVX512]
     }
     #[cfg(target_arch = "aarch64")]
     {
@@ -437,7 +452,14 @@ fn error_paths(tier: Tier) {
         r,
         name,
     );
-    (tier.pack)(&g, &weights, Some(&bias), &mut packed).unwrap();
+    let r = (tier.pack)(&g, &weights, Some(&bias), &mut packed);
+    if isa_ok {
+        r.unwrap();
+    } else {
+        // A tier whose packing needs the CPU (AVX-512) refuses without writing; the run below
+        // then checks its lengths first and refuses for the ISA last.
+        expect_err(KernelError::IsaUnavailable { isa: name }, &packed, s, r, name);
+    }
 
     // run: wrong packed / input / output length, bad clamp, non-depthwise; output untouched.
     let mut out = vec![s; d.output_len];
@@ -490,6 +512,203 @@ fn portable_error_paths() {
 #[test]
 fn avx2_error_paths() {
     error_paths(AVX2);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_random_small() {
+    random_cases(AVX512, 0, 640, 9, 3);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_random_wide() {
+    random_cases(AVX512, 10_000, 80, 30, 3);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_random_large_padding() {
+    random_cases(AVX512, 20_000, 80, 9, 7);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_standard_shapes() {
+    standard_shapes(AVX512);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_large_kernels() {
+    large_kernels(AVX512);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_error_paths() {
+    error_paths(AVX512);
+}
+
+/// Channel counts of 64 and more (several full 16-lane tiles, with and without a tail), random
+/// geometries of every kind (own plan and delegated), widths up to 40.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_many_channels() {
+    for (i, &c) in [64usize, 65, 70, 79, 80, 96, 111, 127, 144].iter().enumerate() {
+        for k in 0..6u64 {
+            let seed = 40_000 + 10 * i as u64 + k;
+            let mut rng = StdRng::seed_from_u64(seed);
+            let g = rand_geometry(&mut rng, c, if k % 2 == 0 { 9 } else { 40 }, 3);
+            let d = g.validate().unwrap();
+            let input = rand_vec(&mut rng, d.input_len);
+            let w = rand_vec(&mut rng, d.weight_len);
+            let bias = rng.random_bool(0.5).then(|| rand_vec(&mut rng, c));
+            let act = act_of(&mut rng, k);
+            let ctx = format!("seed {seed}, {g:?}, bias {}", bias.is_some());
+            check_case(AVX512, &g, &input, &w, bias.as_deref(), act, &ctx);
+        }
+    }
+}
+
+/// Every row kernel of the AVX-512 own plan (3×3, 5×5, 7×7; horizontal stride 1 and 2;
+/// vertical stride and dilation 1–2) with channel counts covering a lone tail, a full tile, a
+/// full tile plus a tail and several tiles, widths 1–40 so that the interior is empty, shorter
+/// than a block (the 8/4/2/1 blocks), exactly blocks, or blocks plus the shifted last block,
+/// each pad side 0–3.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_specialised_paths() {
+    let mut seed = 50_000u64;
+    for k in [3usize, 5, 7] {
+        for s in [1usize, 2] {
+            for c in [1usize, 3, 15, 16, 17, 31, 32, 33, 48, 50] {
+                for _ in 0..3 {
+                    seed += 1;
+                    let mut rng = StdRng::seed_from_u64(seed);
+                    let g = Conv2dGeometry::depthwise(
+                        1,
+                        rng.random_range(1..=6),
+                        rng.random_range(1..=40),
+                        c,
+                        k,
+                        k,
+                    )
+                    .with_stride(rng.random_range(1..=2), s)
+                    .with_dilation(rng.random_range(1..=2), 1)
+                    .with_padding(Padding2d {
+                        top: rng.random_range(0..=3),
+                        left: rng.random_range(0..=3),
+                        bottom: rng.random_range(0..=3),
+                        right: rng.random_range(0..=3),
+                    });
+                    // Too small for the kernel: move on (the next seed draws another shape).
+                    let Ok(d) = g.validate() else { continue };
+                    let input = rand_vec(&mut rng, d.input_len);
+                    let w = rand_vec(&mut rng, d.weight_len);
+                    let bias = rand_vec(&mut rng, c);
+                    let act = act_of(&mut rng, seed);
+                    let ctx = format!("seed {seed}, {g:?}");
+                    check_case(AVX512, &g, &input, &w, Some(&bias), act, &ctx);
+                }
+            }
+        }
+    }
+}
+
+/// NaN and infinities through the AVX-512 paths: NaN inputs in a full tile and in the masked
+/// tail, interior and border, on the 3×3 stride-1 and stride-2, 5×5 stride-2 and 7×7 row
+/// kernels and on a delegated shape (dilation 2), plus a NaN weight and a NaN bias, with every
+/// activation (vmaxps/vminps with the bound first keep the NaN, as the reference does).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_nan_propagation() {
+    let shapes = [(3usize, 1usize, 1usize), (3, 2, 1), (7, 1, 1), (3, 1, 2), (5, 2, 1)];
+    for (i, &(k, s, dil)) in shapes.iter().enumerate() {
+        let seed = 900 + i as u64;
+        let mut rng = StdRng::seed_from_u64(seed);
+        // 37 channels: two full tiles (0..32) and a tail of 5 (32..37).
+        let c = 37;
+        let g = Conv2dGeometry::depthwise(1, 10, 30, c, k, k)
+            .with_stride(s, s)
+            .with_dilation(dil, dil)
+            .with_padding(Padding2d::uniform(k / 2));
+        let d = g.validate().unwrap();
+        let mut input = rand_vec(&mut rng, d.input_len);
+        input[(5 * 30 + 13) * c + 1] = f32::NAN; // full tile, interior
+        input[(2 * 30 + 29) * c + 35] = f32::NAN; // tail, right border
+        input[(7 * 30 + 17) * c + 33] = f32::NAN; // tail, interior
+        input[(9 * 30) * c + 20] = f32::INFINITY; // second tile, bottom-left corner
+        let mut w = rand_vec(&mut rng, d.weight_len);
+        w[4 * c + 9] = f32::NAN; // tap 4 of channel 9
+        let mut bias = rand_vec(&mut rng, c);
+        bias[34] = f32::NAN; // a tail channel
+        for a in 0..4 {
+            let act = act_of(&mut rng, a);
+            let ctx = format!("seed {seed}, {g:?}");
+            check_case(AVX512, &g, &input, &w, Some(&bias), act, &ctx);
+        }
+    }
+}
+
+/// An own-plan geometry (3×3 stride 2, 16-lane layout) and a delegated one (3×3 with
+/// horizontal dilation 2: the AVX2 kernel and its layout).
+#[cfg(target_arch = "x86_64")]
+fn avx512_probe_geometries() -> [Conv2dGeometry; 2] {
+    [
+        Conv2dGeometry::depthwise(1, 5, 7, 20, 3, 3).with_stride(2, 2).with_padding(Padding2d::uniform(1)),
+        Conv2dGeometry::depthwise(1, 5, 7, 20, 3, 3).with_dilation(1, 2).with_padding(Padding2d::uniform(2)),
+    ]
+}
+
+/// The AVX-512 tier either runs (the own plan with its 16-lane layout, the delegated plan with
+/// exactly the AVX2 tier's packed buffer, both matching the reference) or, on a CPU without
+/// AVX-512F, refuses pack and run with `IsaUnavailable { isa: "avx512" }` and writes nothing.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_runs_or_reports_unavailable() {
+    let [own, delegated] = avx512_probe_geometries();
+    // ceil(20 / 16) · 16 · (1 + 9) and ceil(20 / 8) · 8 · (1 + 9).
+    assert_eq!((AVX512.packed_len)(&own), Ok(320));
+    assert_eq!((AVX512.packed_len)(&delegated), Ok(240));
+    assert_eq!((AVX512.packed_len)(&delegated), (AVX2.packed_len)(&delegated));
+    for (k, g) in [own, delegated].iter().enumerate() {
+        let d = g.validate().unwrap();
+        let mut rng = StdRng::seed_from_u64(990 + k as u64);
+        let input = rand_vec(&mut rng, d.input_len);
+        let w = rand_vec(&mut rng, d.weight_len);
+        let bias = rand_vec(&mut rng, g.in_c);
+        let len = (AVX512.packed_len)(g).unwrap();
+        let mut packed = vec![-1.0f32; len];
+        let r = (AVX512.pack)(g, &w, Some(&bias), &mut packed);
+        if !avx512_available() {
+            assert_eq!(r, Err(KernelError::IsaUnavailable { isa: "avx512" }));
+            assert!(packed.iter().all(|&v| v == -1.0), "packed was written");
+            let mut out = vec![-1.0f32; d.output_len];
+            let r = (AVX512.run)(g, &input, &packed, Activation::None, &mut out);
+            assert_eq!(r, Err(KernelError::IsaUnavailable { isa: "avx512" }));
+            assert!(out.iter().all(|&v| v == -1.0), "output was written");
+            continue;
+        }
+        r.unwrap();
+        if k == 1 {
+            let mut b = vec![f32::NAN; len];
+            (AVX2.pack)(g, &w, Some(&bias), &mut b).unwrap();
+            assert!(
+                packed.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "delegated layout differs"
+            );
+        }
+        check_case(AVX512, g, &input, &w, Some(&bias), Activation::Relu, &format!("{g:?}"));
+        // Centre pixel of an all-ones 3×3 on the own plan: 9 taps of 1·1.
+        if k == 0 {
+            let ones = Conv2dGeometry::depthwise(1, 3, 3, 17, 3, 3).with_padding(Padding2d::uniform(1));
+            let out = run_tier(AVX512, &ones, &[1.0; 153], &[1.0; 153], None, Activation::None).unwrap();
+            assert_eq!(out[4 * 17], 9.0);
+            assert_eq!(out[4 * 17 + 16], 9.0);
+            assert_eq!(out[0], 4.0);
+        }
+    }
 }
 
 /// On x86_64 the AVX2 tier must actually run when the CPU has AVX2+FMA (no silent skip).

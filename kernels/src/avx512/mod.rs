@@ -38,5 +38,6 @@ pub fn ensure_available() -> Result<(), KernelError> {
 }
 
 pub mod conv2d;
+pub mod dwconv;
 pub mod pointwise;
 pub mod probe;

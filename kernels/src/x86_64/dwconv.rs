@@ -185,7 +185,7 @@ impl Plan {
 /// inside the input, i.e. in `pad..pad + extent`. All in `usize`: `pos + (k-1)·dil` is below
 /// the padded extent, which the geometry's validation proved fits.
 #[inline]
-fn tap_range(pos: usize, pad: usize, extent: usize, k: usize, dil: usize) -> (usize, usize) {
+pub(crate) fn tap_range(pos: usize, pad: usize, extent: usize, k: usize, dil: usize) -> (usize, usize) {
     let end = pad + extent;
     let (t0, t1) = if dil == 1 {
         (pad.saturating_sub(pos), end.saturating_sub(pos).min(k))
