@@ -5,7 +5,8 @@
 //! lane permute, 8 row stores), so both the reads and the writes are whole 32-byte vectors; the
 //! blocks of a panel of 8 source rows are visited left to right, which keeps the 8 source
 //! streams and the written destination rows in L1. Rows and columns past the last full block
-//! are copied one element at a time.
+//! are copied one element at a time, and so are matrices of fewer than 8 rows (column by
+//! column, so that the destination is written in order).
 
 use core::arch::x86_64::{
     __m256, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps,
@@ -32,6 +33,17 @@ pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Resu
 /// overlap.
 #[target_feature(enable = "avx2")]
 unsafe fn transpose_avx2(rows: usize, cols: usize, src: *const f32, dst: *mut f32) {
+    if rows < 8 {
+        // Few rows (an RGB image's NCHW -> NHWC: 3): one pass over the columns, writing each
+        // destination row (`rows` floats) whole, reading the `rows` source streams in step.
+        for c in 0..cols {
+            for r in 0..rows {
+                // SAFETY: r < rows, c < cols.
+                unsafe { *dst.add(c * rows + r) = *src.add(r * cols + c) };
+            }
+        }
+        return;
+    }
     let (rb, cb) = (rows / 8 * 8, cols / 8 * 8);
     for r0 in (0..rb).step_by(8) {
         for c0 in (0..cb).step_by(8) {
