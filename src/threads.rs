@@ -25,7 +25,8 @@
 //!
 //! A [`Threads`] of `n ≥ 2` threads owns a rayon pool of `n` threads and, from its
 //! construction on, one long-lived *driver* task running on one of them, which waits on a
-//! `Mutex` + `Condvar` for work. [`Threads::run`] hands its closure to the driver by pointer
+//! `Mutex` + `Condvar` for work (polling for up to 200 µs first, and the caller likewise for
+//! the end of its job: a futex wake-up costs tens of microseconds on a VM). [`Threads::run`] hands its closure to the driver by pointer
 //! and sleeps until the driver has finished with it; the driver calls it with a [`Par`], whose
 //! [`Par::for_each_band`] and [`Par::for_each_band_mut`] split a range of rows into bands with
 //! recursive [`rayon::join`], called from inside the pool.
@@ -51,7 +52,9 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
@@ -87,6 +90,32 @@ struct Shared {
     /// Callers wait here for their job to finish (or for the driver to be free), and the drop
     /// for the driver to exit.
     done: Condvar,
+    /// Mirrors "a job is posted" (set with the job, cleared when the driver takes it), so the
+    /// driver can poll for the next job for a while before sleeping on `work`.
+    posted: AtomicBool,
+    /// Mirrors `State::finished`, so the caller can poll for it before sleeping on `done`.
+    finished: AtomicBool,
+}
+
+/// How long the driver polls for the next job, and a caller for its job's end, before they
+/// sleep on the condition variables: waking a sleeping thread costs tens of microseconds on a
+/// VM, as much as a small layer; back-to-back runs (an inference loop) never sleep. Polling
+/// yields the core at every step (`yield_now`), so it cannot starve a pool thread.
+const POLL: Duration = Duration::from_micros(200);
+
+/// Polls `flag` (yielding the core each time) until it is set or [`POLL`] has passed; true
+/// when it was set.
+fn poll(flag: &AtomicBool, also: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if flag.load(Ordering::Acquire) || also() {
+            return true;
+        }
+        if start.elapsed() >= POLL {
+            return false;
+        }
+        std::thread::yield_now();
+    }
 }
 
 /// The hand-off between [`Threads::run`] and the driver.
@@ -240,7 +269,13 @@ impl Pool {
                 reason: "the thread could not be pinned to its core",
             });
         }
-        let shared = Arc::new(Shared { state: Mutex::default(), work: Condvar::new(), done: Condvar::new() });
+        let shared = Arc::new(Shared {
+            state: Mutex::default(),
+            work: Condvar::new(),
+            done: Condvar::new(),
+            posted: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+        });
         let driver = Arc::clone(&shared);
         pool.spawn(move || drive(&driver, threads));
         Ok(Self { pool, shared, threads })
@@ -278,8 +313,15 @@ impl Pool {
         }
         st.busy = true;
         st.finished = false;
+        s.finished.store(false, Ordering::Release);
         st.job = Some((ptr, band_flops));
+        s.posted.store(true, Ordering::Release);
         s.work.notify_one();
+        // Poll for the end of the job before sleeping (see POLL); `finished` is then re-read
+        // under the lock, which is what decides.
+        drop(st);
+        poll(&s.finished, || false);
+        st = lock(&s.state);
         while !st.finished {
             st = s.done.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
@@ -318,6 +360,7 @@ fn drive(s: &Shared, threads: usize) {
     let mut st = lock(&s.state);
     loop {
         if let Some((JobPtr(job), band_flops)) = st.job.take() {
+            s.posted.store(false, Ordering::Release);
             drop(st);
             let par = Par::new(threads, band_flops);
             // SAFETY: the caller that stored the pointer is blocked in `Pool::run` until
@@ -326,7 +369,13 @@ fn drive(s: &Shared, threads: usize) {
             st = lock(&s.state);
             st.panic = outcome.err();
             st.finished = true;
+            s.finished.store(true, Ordering::Release);
             s.done.notify_all();
+            // Poll for the next job before sleeping (see POLL); the state is re-read under the
+            // lock at the top of the loop, which is what decides.
+            drop(st);
+            poll(&s.posted, || false);
+            st = lock(&s.state);
         } else if st.shutdown {
             break;
         } else {
