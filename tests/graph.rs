@@ -407,3 +407,32 @@ fn builtin_mobilenets_match_the_reference_tier() {
         }
     }
 }
+
+/// Large NCHW inputs and outputs are converted to and from NHWC in bands across the threads:
+/// the outputs at 2 and 3 threads are bit-identical to 1 thread's, for shapes whose channel
+/// and pixel counts leave remainders in the bands and the 8×8 transpose blocks (batch 2, and
+/// an RGB-like 3-channel input).
+#[test]
+fn multi_threaded_layout_conversions_match_one_thread() {
+    let mut rng = StdRng::seed_from_u64(77);
+    for s in [Shape4::new(2, 61, 67, 13), Shape4::new(1, 120, 130, 3), Shape4::new(1, 40, 45, 37)] {
+        let dw = conv_spec(&mut rng, s.c, s.c, 3, 1, s.c);
+        let m = model(s, Layout::Nchw, vec![(OpSpec::Conv(dw), vec![0])]);
+        let input = rand_vec(&mut rng, s.len().unwrap(), 1.0);
+        let run = |threads| {
+            let mut g = Graph::plan(&m, GraphOptions { threads, ..GraphOptions::default() }).unwrap();
+            let mut out = vec![f32::NAN; s.len().unwrap()];
+            g.run(&input, &mut out).unwrap();
+            out
+        };
+        let one = run(1);
+        assert!(one.iter().all(|v| v.is_finite()), "{s}");
+        for t in [2, 3] {
+            let many = run(t);
+            assert!(
+                one.iter().zip(&many).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{s}: {t} threads differ"
+            );
+        }
+    }
+}

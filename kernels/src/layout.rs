@@ -16,3 +16,58 @@ pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Resu
     }
     crate::portable::layout::transpose(rows, cols, src, dst)
 }
+
+/// As [`transpose`] for a `rows × cols` matrix at row stride `ld_src` inside `src`, written
+/// transposed at row stride `ld_dst` inside `dst` (`dst[c·ld_dst + r] = src[r·ld_src + c]`);
+/// nothing else of `dst` is written. Errors (nothing written): a stride below its row length,
+/// a slice shorter than its last row's end, or overflow.
+pub fn transpose_strided(
+    rows: usize,
+    cols: usize,
+    src: &[f32],
+    ld_src: usize,
+    dst: &mut [f32],
+    ld_dst: usize,
+) -> Result<(), KernelError> {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    if crate::x86_64::is_available() {
+        return crate::x86_64::layout::transpose_strided(rows, cols, src, ld_src, dst, ld_dst);
+    }
+    crate::portable::layout::transpose_strided(rows, cols, src, ld_src, dst, ld_dst)
+}
+
+/// Checks a strided transpose's arguments: strides at least the row lengths, and the last
+/// row of each matrix ending inside its slice (an empty matrix needs nothing).
+pub(crate) fn check_strided(
+    rows: usize,
+    cols: usize,
+    src_len: usize,
+    ld_src: usize,
+    dst_len: usize,
+    ld_dst: usize,
+) -> Result<(), KernelError> {
+    if rows == 0 || cols == 0 {
+        return Ok(());
+    }
+    if ld_src < cols {
+        return Err(KernelError::LengthMismatch { what: "src row stride", expected: cols, actual: ld_src });
+    }
+    if ld_dst < rows {
+        return Err(KernelError::LengthMismatch { what: "dst row stride", expected: rows, actual: ld_dst });
+    }
+    let end = |n: usize, ld: usize, len: usize| {
+        (n - 1)
+            .checked_mul(ld)
+            .and_then(|x| x.checked_add(len))
+            .ok_or(KernelError::Overflow { what: "matrix extent" })
+    };
+    let src_need = end(rows, ld_src, cols)?;
+    let dst_need = end(cols, ld_dst, rows)?;
+    if src_len < src_need {
+        return Err(KernelError::LengthMismatch { what: "src", expected: src_need, actual: src_len });
+    }
+    if dst_len < dst_need {
+        return Err(KernelError::LengthMismatch { what: "dst", expected: dst_need, actual: dst_len });
+    }
+    Ok(())
+}

@@ -120,6 +120,58 @@ fn node_error(node: &str, reason: String) -> Error {
 
 /// An invariant of the planner that does not hold (a bug, not a bad model), reported at `node`
 /// rather than panicking.
+/// Least elements a thread converts in a layout conversion band (smaller images convert on
+/// one thread: handing out a band costs more than it saves).
+const CONVERT_BAND_ELEMS: usize = 16 * 1024;
+
+/// [`nchw_to_nhwc`] split across `par`'s threads: per image, bands of pixels, each the
+/// transpose of a `C × pixels` block of the `[C][H·W]` source (row stride `H·W`) into its
+/// `pixels × C` rows of the destination. Bit-identical to [`nchw_to_nhwc`] (a copy).
+fn nchw_to_nhwc_par(shape: Shape4, src: &[f32], dst: &mut [f32], par: &Par<'_>) -> Result<(), Error> {
+    let (c, plane) = (shape.c, shape.h * shape.w);
+    let image = c * plane;
+    if par.is_single()
+        || image < 2 * CONVERT_BAND_ELEMS
+        || src.len() != dst.len()
+        || shape.len().ok() != Some(src.len())
+    {
+        return Ok(nchw_to_nhwc(shape, src, dst)?);
+    }
+    let min_band = CONVERT_BAND_ELEMS.div_ceil(c);
+    for (s_img, d_img) in src.chunks_exact(image).zip(dst.chunks_exact_mut(image)) {
+        par.for_each_band_mut(d_img, c, min_band, |px, band| {
+            let s = s_img.get(px.start..).unwrap_or(&[]);
+            sepconv_kernels::layout::transpose_strided(c, px.len(), s, plane, band, c)
+                .map_err(Error::kernel("<model input> NCHW -> NHWC"))
+        })?;
+    }
+    Ok(())
+}
+
+/// [`nhwc_to_nchw`] split across `par`'s threads: per image, bands of channels, each the
+/// transpose of an `H·W × channels` block of the `[H·W][C]` source (row stride `C`) into its
+/// channel planes of the destination. Bit-identical to [`nhwc_to_nchw`] (a copy).
+fn nhwc_to_nchw_par(shape: Shape4, src: &[f32], dst: &mut [f32], par: &Par<'_>) -> Result<(), Error> {
+    let (c, plane) = (shape.c, shape.h * shape.w);
+    let image = c * plane;
+    if par.is_single()
+        || image < 2 * CONVERT_BAND_ELEMS
+        || src.len() != dst.len()
+        || shape.len().ok() != Some(src.len())
+    {
+        return Ok(nhwc_to_nchw(shape, src, dst)?);
+    }
+    let min_band = CONVERT_BAND_ELEMS.div_ceil(plane);
+    for (s_img, d_img) in src.chunks_exact(image).zip(dst.chunks_exact_mut(image)) {
+        par.for_each_band_mut(d_img, plane, min_band, |ch, band| {
+            let s = s_img.get(ch.start..).unwrap_or(&[]);
+            sepconv_kernels::layout::transpose_strided(plane, ch.len(), s, c, band, plane)
+                .map_err(Error::kernel("<model output> NHWC -> NCHW"))
+        })?;
+    }
+    Ok(())
+}
+
 fn internal(node: &str, what: &str) -> Error {
     node_error(node, format!("internal error: {what}"))
 }
@@ -328,17 +380,19 @@ impl Graph {
                 reason: format!("output has {} elements, the model's output needs {out_len}", output.len()),
             });
         }
-        let dst = self
-            .arena
-            .get_mut(self.input_slot)
-            .and_then(|buf| buf.as_mut_slice().get_mut(..in_len))
-            .ok_or_else(|| internal("<model input>", "the input's arena slot is too small"))?;
-        match self.layout {
-            Layout::Nchw => nchw_to_nhwc(self.input_shape, input, dst)?,
-            Layout::Nhwc => dst.copy_from_slice(input),
-        }
+        let (layout, input_shape, output_shape) = (self.layout, self.input_shape, self.output_shape);
+        let (input_slot, output_slot, output_flat) = (self.input_slot, self.output_slot, self.output_flat);
         let Graph { steps, arena, times, threads, .. } = self;
         threads.run(|par| -> Result<(), Error> {
+            // The input into its arena slot (NCHW -> NHWC split across the threads).
+            let dst = arena
+                .get_mut(input_slot)
+                .and_then(|buf| buf.as_mut_slice().get_mut(..in_len))
+                .ok_or_else(|| internal("<model input>", "the input's arena slot is too small"))?;
+            match layout {
+                Layout::Nchw => nchw_to_nhwc_par(input_shape, input, dst, par)?,
+                Layout::Nhwc => dst.copy_from_slice(input),
+            }
             for (step, time) in steps.iter().zip(times.iter_mut()) {
                 let start = profile.then(Instant::now);
                 // Take the output slot out of the arena so the inputs can be borrowed alongside
@@ -356,18 +410,19 @@ impl Graph {
                     *time = start.elapsed();
                 }
             }
-            Ok(())
-        })?;
-        let src = self
-            .arena
-            .get(self.output_slot)
-            .and_then(|buf| buf.as_slice().get(..out_len))
-            .ok_or_else(|| internal("<model output>", "the output's arena slot is too small"))?;
-        match self.layout {
-            Layout::Nchw if !self.output_flat => nhwc_to_nchw(self.output_shape, src, output)?,
-            _ => output.copy_from_slice(src),
-        }
-        Ok(())
+            // The output out of its arena slot (NHWC -> NCHW split across the threads).
+            let src = arena
+                .get(output_slot)
+                .and_then(|buf| buf.as_slice().get(..out_len))
+                .ok_or_else(|| internal("<model output>", "the output's arena slot is too small"))?;
+            match layout {
+                Layout::Nchw if !output_flat => nhwc_to_nchw_par(output_shape, src, output, par),
+                _ => {
+                    output.copy_from_slice(src);
+                    Ok(())
+                }
+            }
+        })
     }
 
     fn input_dims_text(&self) -> String {

@@ -31,3 +31,32 @@ pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Resu
     }
     Ok(())
 }
+
+/// As [`transpose`] for matrices inside larger ones: `dst[c·ld_dst + r] = src[r·ld_src + c]`
+/// for `r < rows`, `c < cols` (row strides `ld_src >= cols`, `ld_dst >= rows`); nothing else
+/// of `dst` is written. Errors (nothing written): a stride below its row length, a slice
+/// shorter than its last row's end, or overflow.
+pub fn transpose_strided(
+    rows: usize,
+    cols: usize,
+    src: &[f32],
+    ld_src: usize,
+    dst: &mut [f32],
+    ld_dst: usize,
+) -> Result<(), KernelError> {
+    crate::layout::check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
+    for r0 in (0..rows).step_by(B) {
+        let r1 = (r0 + B).min(rows);
+        for c0 in (0..cols).step_by(B) {
+            let c1 = (c0 + B).min(cols);
+            for r in r0..r1 {
+                for c in c0..c1 {
+                    if let (Some(&v), Some(d)) = (src.get(r * ld_src + c), dst.get_mut(c * ld_dst + r)) {
+                        *d = v;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

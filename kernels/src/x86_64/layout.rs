@@ -23,23 +23,52 @@ pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Resu
     check_len("src", len, src.len())?;
     check_len("dst", len, dst.len())?;
     super::ensure_available()?;
-    // SAFETY: AVX2 is available (checked above) and both slices hold exactly rows·cols floats.
-    unsafe { transpose_avx2(rows, cols, src.as_ptr(), dst.as_mut_ptr()) };
+    // SAFETY: AVX2 is available (checked above) and both slices hold exactly rows·cols floats,
+    // i.e. `rows` rows of `cols` at stride `cols` and `cols` rows of `rows` at stride `rows`.
+    unsafe { transpose_avx2(rows, cols, src.as_ptr(), cols, dst.as_mut_ptr(), rows) };
+    Ok(())
+}
+
+/// As [`transpose`] for matrices inside larger ones: `dst[c·ld_dst + r] = src[r·ld_src + c]`
+/// for `r < rows`, `c < cols` (row strides `ld_src >= cols`, `ld_dst >= rows`); nothing else
+/// of `dst` is written. Errors (nothing written): a stride below its row length, a slice
+/// shorter than its last row's end, overflow, or a CPU without AVX2+FMA.
+pub fn transpose_strided(
+    rows: usize,
+    cols: usize,
+    src: &[f32],
+    ld_src: usize,
+    dst: &mut [f32],
+    ld_dst: usize,
+) -> Result<(), KernelError> {
+    crate::layout::check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
+    super::ensure_available()?;
+    // SAFETY: AVX2 is available (checked above); `check_strided` proved that `rows` rows of
+    // `cols` floats at stride `ld_src` lie in `src` and `cols` rows of `rows` floats at stride
+    // `ld_dst` lie in `dst`.
+    unsafe { transpose_avx2(rows, cols, src.as_ptr(), ld_src, dst.as_mut_ptr(), ld_dst) };
     Ok(())
 }
 
 /// # Safety
-/// AVX2 available; `src` and `dst` point to `rows·cols` readable / writable floats that do not
-/// overlap.
+/// AVX2 available; `src` points to `rows` readable rows of `cols` floats at stride `ld_src`,
+/// `dst` to `cols` writable rows of `rows` floats at stride `ld_dst`, not overlapping.
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_avx2(rows: usize, cols: usize, src: *const f32, dst: *mut f32) {
+unsafe fn transpose_avx2(
+    rows: usize,
+    cols: usize,
+    src: *const f32,
+    ld_src: usize,
+    dst: *mut f32,
+    ld_dst: usize,
+) {
     if rows < 8 {
         // Few rows (an RGB image's NCHW -> NHWC: 3): one pass over the columns, writing each
         // destination row (`rows` floats) whole, reading the `rows` source streams in step.
         for c in 0..cols {
             for r in 0..rows {
                 // SAFETY: r < rows, c < cols.
-                unsafe { *dst.add(c * rows + r) = *src.add(r * cols + c) };
+                unsafe { *dst.add(c * ld_dst + r) = *src.add(r * ld_src + c) };
             }
         }
         return;
@@ -48,13 +77,13 @@ unsafe fn transpose_avx2(rows: usize, cols: usize, src: *const f32, dst: *mut f3
     for r0 in (0..rb).step_by(8) {
         for c0 in (0..cb).step_by(8) {
             // SAFETY: r0 + 8 <= rows and c0 + 8 <= cols: the 8×8 block is inside both matrices.
-            unsafe { block8(src.add(r0 * cols + c0), cols, dst.add(c0 * rows + r0), rows) };
+            unsafe { block8(src.add(r0 * ld_src + c0), ld_src, dst.add(c0 * ld_dst + r0), ld_dst) };
         }
         // Columns past the last full block, for these 8 rows.
         for r in r0..r0 + 8 {
             for c in cb..cols {
                 // SAFETY: r < rows, c < cols.
-                unsafe { *dst.add(c * rows + r) = *src.add(r * cols + c) };
+                unsafe { *dst.add(c * ld_dst + r) = *src.add(r * ld_src + c) };
             }
         }
     }
@@ -62,7 +91,7 @@ unsafe fn transpose_avx2(rows: usize, cols: usize, src: *const f32, dst: *mut f3
     for r in rb..rows {
         for c in 0..cols {
             // SAFETY: r < rows, c < cols.
-            unsafe { *dst.add(c * rows + r) = *src.add(r * cols + c) };
+            unsafe { *dst.add(c * ld_dst + r) = *src.add(r * ld_src + c) };
         }
     }
 }
