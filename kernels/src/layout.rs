@@ -10,6 +10,14 @@ use crate::KernelError;
 /// `rows·cols`; nothing is written then.
 pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
     // (Under Miri, which does not run AVX2 intrinsics, the portable kernel.)
+    if rows == 1 || cols == 1 {
+        // A vector is its own transpose.
+        let len = crate::error::checked_product("matrix length", &[rows, cols])?;
+        crate::error::check_len("src", len, src.len())?;
+        crate::error::check_len("dst", src.len(), dst.len())?;
+        dst.copy_from_slice(src);
+        return Ok(());
+    }
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     if crate::x86_64::is_available() {
         return crate::x86_64::layout::transpose(rows, cols, src, dst);
@@ -29,6 +37,16 @@ pub fn transpose_strided(
     dst: &mut [f32],
     ld_dst: usize,
 ) -> Result<(), KernelError> {
+    // A single row (column) written to a single column (row) of contiguous elements is a copy:
+    // a one-channel image's layout conversion.
+    if (rows == 1 && ld_dst == 1) || (cols == 1 && ld_src == 1) {
+        check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
+        let n = rows.max(cols).min(rows * cols);
+        if let (Some(s), Some(d)) = (src.get(..n), dst.get_mut(..n)) {
+            d.copy_from_slice(s);
+        }
+        return Ok(());
+    }
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     if crate::x86_64::is_available() {
         return crate::x86_64::layout::transpose_strided(rows, cols, src, ld_src, dst, ld_dst);
