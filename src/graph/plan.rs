@@ -124,10 +124,19 @@ fn node_error(node: &str, reason: String) -> Error {
 /// one thread: handing out a band costs more than it saves).
 const CONVERT_BAND_ELEMS: usize = 16 * 1024;
 
-/// [`nchw_to_nhwc`] split across `par`'s threads: per image, bands of pixels, each the
-/// transpose of a `C × pixels` block of the `[C][H·W]` source (row stride `H·W`) into its
-/// `pixels × C` rows of the destination. Bit-identical to [`nchw_to_nhwc`] (a copy).
-fn nchw_to_nhwc_par(shape: Shape4, src: &[f32], dst: &mut [f32], par: &Par<'_>) -> Result<(), Error> {
+/// [`nchw_to_nhwc`] (`to_nhwc`) or [`nhwc_to_nchw`] split across `par`'s threads. Per image,
+/// NCHW -> NHWC goes in bands of pixels, each the transpose of a `C × pixels` block of the
+/// `[C][H·W]` source (row stride `H·W`) into its `pixels × C` rows of the destination;
+/// NHWC -> NCHW in bands of channels, each the transpose of an `H·W × channels` block of the
+/// `[H·W][C]` source (row stride `C`) into its channel planes. Bit-identical to the one-thread
+/// conversion (a copy); small images, one thread or wrong lengths go to it.
+fn convert_par(
+    shape: Shape4,
+    src: &[f32],
+    dst: &mut [f32],
+    par: &Par<'_>,
+    to_nhwc: bool,
+) -> Result<(), Error> {
     let (c, plane) = (shape.c, shape.h * shape.w);
     let image = c * plane;
     if par.is_single()
@@ -135,38 +144,18 @@ fn nchw_to_nhwc_par(shape: Shape4, src: &[f32], dst: &mut [f32], par: &Par<'_>) 
         || src.len() != dst.len()
         || shape.len().ok() != Some(src.len())
     {
-        return Ok(nchw_to_nhwc(shape, src, dst)?);
+        let serial = if to_nhwc { nchw_to_nhwc(shape, src, dst) } else { nhwc_to_nchw(shape, src, dst) };
+        return Ok(serial?);
     }
-    let min_band = CONVERT_BAND_ELEMS.div_ceil(c);
+    // (rows, source row stride) of the transposed blocks, and a band's destination row length.
+    let (rows, ld_src, band_row) = if to_nhwc { (c, plane, c) } else { (plane, c, plane) };
+    let what = if to_nhwc { "<model input> NCHW -> NHWC" } else { "<model output> NHWC -> NCHW" };
+    let min_band = CONVERT_BAND_ELEMS.div_ceil(band_row);
     for (s_img, d_img) in src.chunks_exact(image).zip(dst.chunks_exact_mut(image)) {
-        par.for_each_band_mut(d_img, c, min_band, |px, band| {
-            let s = s_img.get(px.start..).unwrap_or(&[]);
-            sepconv_kernels::layout::transpose_strided(c, px.len(), s, plane, band, c)
-                .map_err(Error::kernel("<model input> NCHW -> NHWC"))
-        })?;
-    }
-    Ok(())
-}
-
-/// [`nhwc_to_nchw`] split across `par`'s threads: per image, bands of channels, each the
-/// transpose of an `H·W × channels` block of the `[H·W][C]` source (row stride `C`) into its
-/// channel planes of the destination. Bit-identical to [`nhwc_to_nchw`] (a copy).
-fn nhwc_to_nchw_par(shape: Shape4, src: &[f32], dst: &mut [f32], par: &Par<'_>) -> Result<(), Error> {
-    let (c, plane) = (shape.c, shape.h * shape.w);
-    let image = c * plane;
-    if par.is_single()
-        || image < 2 * CONVERT_BAND_ELEMS
-        || src.len() != dst.len()
-        || shape.len().ok() != Some(src.len())
-    {
-        return Ok(nhwc_to_nchw(shape, src, dst)?);
-    }
-    let min_band = CONVERT_BAND_ELEMS.div_ceil(plane);
-    for (s_img, d_img) in src.chunks_exact(image).zip(dst.chunks_exact_mut(image)) {
-        par.for_each_band_mut(d_img, plane, min_band, |ch, band| {
-            let s = s_img.get(ch.start..).unwrap_or(&[]);
-            sepconv_kernels::layout::transpose_strided(plane, ch.len(), s, c, band, plane)
-                .map_err(Error::kernel("<model output> NHWC -> NCHW"))
+        par.for_each_band_mut(d_img, band_row, min_band, |cols, band| {
+            let s = s_img.get(cols.start..).unwrap_or(&[]);
+            sepconv_kernels::layout::transpose_strided(rows, cols.len(), s, ld_src, band, band_row)
+                .map_err(Error::kernel(what))
         })?;
     }
     Ok(())
@@ -390,7 +379,7 @@ impl Graph {
                 .and_then(|buf| buf.as_mut_slice().get_mut(..in_len))
                 .ok_or_else(|| internal("<model input>", "the input's arena slot is too small"))?;
             match layout {
-                Layout::Nchw => nchw_to_nhwc_par(input_shape, input, dst, par)?,
+                Layout::Nchw => convert_par(input_shape, input, dst, par, true)?,
                 Layout::Nhwc => dst.copy_from_slice(input),
             }
             for (step, time) in steps.iter().zip(times.iter_mut()) {
@@ -416,7 +405,7 @@ impl Graph {
                 .and_then(|buf| buf.as_slice().get(..out_len))
                 .ok_or_else(|| internal("<model output>", "the output's arena slot is too small"))?;
             match layout {
-                Layout::Nchw if !output_flat => nhwc_to_nchw_par(output_shape, src, output, par),
+                Layout::Nchw if !output_flat => convert_par(output_shape, src, output, par, false),
                 _ => {
                     output.copy_from_slice(src);
                     Ok(())
