@@ -26,7 +26,8 @@
 //! A [`Threads`] of `n ≥ 2` threads owns a rayon pool of `n` threads and, from its
 //! construction on, one long-lived *driver* task running on one of them, which waits on a
 //! `Mutex` + `Condvar` for work (polling for up to 200 µs first, and the caller likewise for
-//! the end of its job: a futex wake-up costs tens of microseconds on a VM). [`Threads::run`] hands its closure to the driver by pointer
+//! the end of its job: a futex wake-up costs tens of microseconds on a VM).
+//! [`Threads::run`] hands its closure to the driver by pointer
 //! and sleeps until the driver has finished with it; the driver calls it with a [`Par`], whose
 //! [`Par::for_each_band`] and [`Par::for_each_band_mut`] split a range of rows into bands with
 //! recursive [`rayon::join`], called from inside the pool.
@@ -103,17 +104,11 @@ struct Shared {
 /// yields the core at every step (`yield_now`), so it cannot starve a pool thread.
 const POLL: Duration = Duration::from_micros(200);
 
-/// Polls `flag` (yielding the core each time) until it is set or [`POLL`] has passed; true
-/// when it was set.
-fn poll(flag: &AtomicBool, also: impl Fn() -> bool) -> bool {
+/// Polls `flag` (yielding the core each time) until it is set or [`POLL`] has passed. The
+/// callers then re-read the state under the lock, which is what decides.
+fn poll(flag: &AtomicBool) {
     let start = Instant::now();
-    loop {
-        if flag.load(Ordering::Acquire) || also() {
-            return true;
-        }
-        if start.elapsed() >= POLL {
-            return false;
-        }
+    while !flag.load(Ordering::Acquire) && start.elapsed() < POLL {
         std::thread::yield_now();
     }
 }
@@ -320,7 +315,7 @@ impl Pool {
         // Poll for the end of the job before sleeping (see POLL); `finished` is then re-read
         // under the lock, which is what decides.
         drop(st);
-        poll(&s.finished, || false);
+        poll(&s.finished);
         st = lock(&s.state);
         while !st.finished {
             st = s.done.wait(st).unwrap_or_else(PoisonError::into_inner);
@@ -374,7 +369,7 @@ fn drive(s: &Shared, threads: usize) {
             // Poll for the next job before sleeping (see POLL); the state is re-read under the
             // lock at the top of the loop, which is what decides.
             drop(st);
-            poll(&s.posted, || false);
+            poll(&s.posted);
             st = lock(&s.state);
         } else if st.shutdown {
             break;
