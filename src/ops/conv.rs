@@ -1,6 +1,7 @@
 //! Convolution ops: the general [`Conv2d`] router and the depthwise and pointwise ops.
 
 use sepconv_kernels::error::{check_len, check_nonzero};
+use sepconv_kernels::layout::transpose;
 use sepconv_kernels::{
     Activation, Conv2dDims, Conv2dGeometry, KernelError, Padding2d, PointwiseShape, SeparableAxis,
     SeparablePassGeometry,
@@ -478,27 +479,24 @@ impl Conv2d {
         let table = kernels(isa)?;
         let dims = validate_conv(Self::OP, &geom, act)?;
         check_len("weights", dims.weight_len, weights.len()).map_err(Error::kernel(Self::OP))?;
-        let imp = if let Some(pass) = as_separable_pass(&geom) {
-            // OHWI with one input channel per group and one tap across: [C][k] becomes [k][C].
-            let k = pass.kernel;
-            let mut kc = Vec::with_capacity(weights.len());
-            for t in 0..k {
-                kc.extend(weights.iter().skip(t).step_by(k.max(1)));
+        let imp = if geom.is_depthwise() {
+            // OHWI with one input channel per group, [C][kh][kw][1], is the transpose of the
+            // [kh][kw][C] (taps-major) layout the depthwise and separable-pass kernels take.
+            // (The weights' length, `C·taps`, was checked above.)
+            let mut hwc = vec![0.0; weights.len()];
+            transpose(geom.in_c, geom.kernel_h * geom.kernel_w, weights, &mut hwc)
+                .map_err(Error::kernel(Self::OP))?;
+            match as_separable_pass(&geom) {
+                Some(pass) => {
+                    let kernel = match pass.axis {
+                        SeparableAxis::Row => table.row_pass,
+                        SeparableAxis::Column => table.col_pass,
+                    };
+                    let packed = Packed::new(Self::OP, kernel, &pass, hwc.len(), &hwc, bias)?;
+                    ConvImpl::Pass { pass, dims, packed }
+                }
+                None => ConvImpl::Depthwise(DepthwiseConv2d::plan(Self::OP, isa, geom, &hwc, bias, act)?),
             }
-            let kernel = match pass.axis {
-                SeparableAxis::Row => table.row_pass,
-                SeparableAxis::Column => table.col_pass,
-            };
-            ConvImpl::Pass { pass, dims, packed: Packed::new(Self::OP, kernel, &pass, kc.len(), &kc, bias)? }
-        } else if geom.is_depthwise() {
-            // OHWI with one input channel per group, [C][kh][kw][1], becomes [kh][kw][C].
-            let taps = geom.kernel_h * geom.kernel_w;
-            // (The weights' length, `C·taps`, was checked above; taps >= 1 after validation.)
-            let mut hwc = Vec::with_capacity(weights.len());
-            for t in 0..taps {
-                hwc.extend(weights.iter().skip(t).step_by(taps.max(1)));
-            }
-            ConvImpl::Depthwise(DepthwiseConv2d::plan(Self::OP, isa, geom, &hwc, bias, act)?)
         } else if geom.is_pointwise() {
             let input = input_shape_of(&geom);
             ConvImpl::Pointwise(PointwiseConv2d::plan(Self::OP, isa, input, geom.out_c, weights, bias, act)?)

@@ -102,13 +102,7 @@ impl Dense {
         let input = input.as_slice();
         match self.packed.as_slice() {
             [one] => one.run(Self::OP, &self.shape, input, self.act, output.as_mut_slice()),
-            chunks => {
-                let part = PointwiseShape { out_c: self.chunk_cols, ..self.shape };
-                for (chunk, o) in chunks.iter().zip(output.as_mut_slice().chunks_exact_mut(self.chunk_cols)) {
-                    chunk.run(Self::OP, &part, input, self.act, o)?;
-                }
-                Ok(())
-            }
+            chunks => self.run_chunks(chunks, input, output.as_mut_slice()),
         }
     }
 
@@ -130,7 +124,6 @@ impl Dense {
         let one = match self.packed.as_slice() {
             [one] => one,
             chunks => {
-                let part = PointwiseShape { out_c: self.chunk_cols, ..self.shape };
                 let input = input.as_slice();
                 // One band per run of whole chunks (output features), in order.
                 return par.for_each_band_mut(output.as_mut_slice(), self.chunk_cols, 1, |range, out| {
@@ -138,14 +131,26 @@ impl Dense {
                         node: Self::OP.to_string(),
                         reason: "internal error: a band past the last chunk".to_string(),
                     })?;
-                    for (chunk, o) in mine.iter().zip(out.chunks_exact_mut(self.chunk_cols)) {
-                        chunk.run(Self::OP, &part, input, self.act, o)?;
-                    }
-                    Ok(())
+                    self.run_chunks(mine, input, out)
                 });
             }
         };
         gemm_rows_par(Self::OP, one, &self.shape, input.as_slice(), self.act, output.as_mut_slice(), par)
+    }
+
+    /// Runs column chunks `chunks` (consecutive, `chunk_cols` outputs each) into `output`, the
+    /// outputs they cover.
+    fn run_chunks(
+        &self,
+        chunks: &[Packed<PointwiseShape>],
+        input: &[f32],
+        output: &mut [f32],
+    ) -> Result<(), Error> {
+        let part = PointwiseShape { out_c: self.chunk_cols, ..self.shape };
+        for (chunk, o) in chunks.iter().zip(output.chunks_exact_mut(self.chunk_cols)) {
+            chunk.run(Self::OP, &part, input, self.act, o)?;
+        }
+        Ok(())
     }
 
     /// `N×1×1×In`.

@@ -13,23 +13,7 @@ pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Resu
     let len = checked_product("matrix length", &[rows, cols])?;
     check_len("src", len, src.len())?;
     check_len("dst", len, dst.len())?;
-    if len == 0 {
-        return Ok(());
-    }
-    for r0 in (0..rows).step_by(B) {
-        let r1 = (r0 + B).min(rows);
-        for c0 in (0..cols).step_by(B) {
-            let c1 = (c0 + B).min(cols);
-            for (r, src_row) in src.chunks_exact(cols).enumerate().take(r1).skip(r0) {
-                for (c, &v) in src_row.iter().enumerate().take(c1).skip(c0) {
-                    if let Some(d) = dst.get_mut(c * rows + r) {
-                        *d = v;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    transpose_strided(rows, cols, src, cols, dst, rows)
 }
 
 /// As [`transpose`] for matrices inside larger ones: `dst[c·ld_dst + r] = src[r·ld_src + c]`
