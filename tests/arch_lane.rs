@@ -3,6 +3,12 @@
 //! `.ci/run` sets `SEPCONV_EXPECT_ARCH` to the architecture each lane is meant to test
 //! (`x86_64` for the native lane, `aarch64` for the qemu lane). If a lane silently ran the
 //! wrong binaries (say, a missing `--target`), this test fails instead of passing green.
+//!
+//! It also sets `SEPCONV_EXPECT_ISA` to the tier the lane's CPU must select: in the x86_64
+//! CPU-matrix lane (`qemu-x86_64 -cpu max,avx512f=off` must give `avx2`, `-cpu Westmere`
+//! `portable`), and in the native lane the tier that the kernel's view of the CPU
+//! (`/proc/cpuinfo` flags) implies. If the emulator were silently bypassed and the tests ran
+//! on the host CPU, this test fails.
 
 /// Architecture name derived from the compile-time `target_arch`.
 fn compiled_arch() -> &'static str {
@@ -32,6 +38,27 @@ fn arch_matches_lane() {
             assert_eq!(actual, compiled_arch(), "std::env::consts::ARCH disagrees with cfg!(target_arch)")
         }
         Err(e) => panic!("SEPCONV_EXPECT_ARCH is set but unreadable: {e}"),
+    }
+}
+
+#[test]
+fn selected_tier_matches_lane() {
+    use sepconv::dispatch::{Isa, cpu_features};
+    let best = Isa::best_available();
+    match std::env::var("SEPCONV_EXPECT_ISA") {
+        Ok(expected) => {
+            let expected = Isa::from_name(&expected)
+                .unwrap_or_else(|e| panic!("SEPCONV_EXPECT_ISA={expected:?} is not a tier: {e}"));
+            assert_eq!(
+                best,
+                expected,
+                "this lane's CPU should select `{expected}`, but `{best}` was detected (features: {:?}): \
+                 is the emulator bypassed, or does it emulate another CPU than the lane says?",
+                cpu_features().names()
+            );
+        }
+        Err(std::env::VarError::NotPresent) => assert!(best.is_available()),
+        Err(e) => panic!("SEPCONV_EXPECT_ISA is set but unreadable: {e}"),
     }
 }
 

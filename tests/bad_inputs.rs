@@ -6,13 +6,16 @@
 //! NaN and Inf weights are the exception: they are valid, plan and run, and propagate through
 //! the outputs per IEEE 754.
 //!
-//! The CLI entries spawn the `sepconv` binary; in a cross lane (aarch64 under qemu-user) they
-//! spawn it through the same runner Cargo uses for the test binary (see [`runner`], copied from
-//! `tests/cli.rs`).
+//! The CLI entries spawn the `sepconv` binary; under a Cargo target runner (the aarch64 lane,
+//! the emulated x86_64 CPUs of `.ci/run`) they spawn it through the same runner as the test
+//! binary (see `common::runner`).
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Output;
+
+use common::describe;
 
 use prost::Message;
 use sepconv::Error;
@@ -1125,63 +1128,10 @@ fn npy_files() {
 // CLI
 // -------------------------------------------------------------------------------------------
 
-const BIN: &str = env!("CARGO_BIN_EXE_sepconv");
-
-/// The command prefix needed to execute `BIN` here: empty when it runs natively (copied from
-/// `tests/cli.rs`).
-fn runner() -> &'static [String] {
-    static RUNNER: OnceLock<Vec<String>> = OnceLock::new();
-    RUNNER.get_or_init(|| {
-        if Command::new(BIN).arg("--version").output().is_ok_and(|o| o.status.success()) {
-            return Vec::new();
-        }
-        let target = sepconv::build_info::TARGET;
-        let var = format!("CARGO_TARGET_{}_RUNNER", target.to_uppercase().replace(['-', '.'], "_"));
-        let runner = std::env::var(&var).ok().or_else(|| config_runner(target)).unwrap_or_default();
-        runner.split_whitespace().map(String::from).collect()
-    })
-}
-
-/// The `runner = "..."` of `[target.<target>]` in the workspace's `.cargo/config.toml`.
-fn config_runner(target: &str) -> Option<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cargo/config.toml");
-    let config = std::fs::read_to_string(path).ok()?;
-    let header = format!("[target.{target}]");
-    let mut lines = config.lines().map(str::trim).skip_while(|l| *l != header).skip(1);
-    lines.find_map(|l| {
-        let (key, value) = l.split_once('=')?;
-        (key.trim() == "runner").then(|| value.trim().trim_matches('"').to_string())
-    })
-}
-
-/// Runs the built `sepconv` with `args` and no inherited `SEPCONV_ISA`.
+/// Runs the built `sepconv` with `args` and no inherited `SEPCONV_ISA`, through the test's
+/// own runner (see `common::runner`).
 fn sepconv(args: &[&str]) -> Output {
-    let mut cmd = match runner() {
-        [] => Command::new(BIN),
-        [program, rest @ ..] => {
-            let mut cmd = Command::new(program);
-            cmd.args(rest).arg(BIN);
-            cmd
-        }
-    };
-    cmd.args(args).env_remove("SEPCONV_ISA");
-    let o = cmd.output().unwrap_or_else(|e| panic!("failed to run {BIN} (runner {:?}): {e}", runner()));
-    assert!(
-        !matches!(o.status.code(), Some(126 | 127)) || !o.stdout.is_empty(),
-        "{BIN} could not be executed (runner {:?}): {}",
-        runner(),
-        describe(&o)
-    );
-    o
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::run_sepconv(args, None)
 }
 
 /// Names of the entries of `dir`.

@@ -3,70 +3,18 @@
 //!
 //! Every child runs without an inherited `SEPCONV_ISA` unless the test sets it.
 //!
-//! In a cross lane (e.g. aarch64 under qemu-user, see `.ci/run`) the test binary itself runs
-//! through Cargo's target runner, but the `sepconv` binary it spawns would not: the host
-//! cannot execute it. [`runner`] then finds the same runner (from
-//! `CARGO_TARGET_<TRIPLE>_RUNNER` or the workspace's `.cargo/config.toml`) and spawns the
-//! binary through it.
+//! Under a Cargo target runner (the aarch64 lane under qemu-user, the x86_64 CPU-matrix lane
+//! under `qemu-x86_64 -cpu …`) the child is spawned through the same runner, so that it sees
+//! the same CPU as the test that checks it (see `common::runner`).
 
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+
+use std::process::Output;
 use std::time::Instant;
 
+use common::{describe, run_sepconv as sepconv};
 use sepconv::dispatch::Isa;
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_sepconv");
-
-/// The command prefix needed to execute `BIN` here: empty when it runs natively.
-fn runner() -> &'static [String] {
-    static RUNNER: OnceLock<Vec<String>> = OnceLock::new();
-    RUNNER.get_or_init(|| {
-        if Command::new(BIN).arg("--version").output().is_ok_and(|o| o.status.success()) {
-            return Vec::new();
-        }
-        let target = sepconv::build_info::TARGET;
-        let var = format!("CARGO_TARGET_{}_RUNNER", target.to_uppercase().replace(['-', '.'], "_"));
-        let runner = std::env::var(&var).ok().or_else(|| config_runner(target)).unwrap_or_default();
-        runner.split_whitespace().map(String::from).collect()
-    })
-}
-
-/// The `runner = "..."` of `[target.<target>]` in the workspace's `.cargo/config.toml`.
-fn config_runner(target: &str) -> Option<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cargo/config.toml");
-    let config = std::fs::read_to_string(path).ok()?;
-    let header = format!("[target.{target}]");
-    let mut lines = config.lines().map(str::trim).skip_while(|l| *l != header).skip(1);
-    lines.find_map(|l| {
-        let (key, value) = l.split_once('=')?;
-        (key.trim() == "runner").then(|| value.trim().trim_matches('"').to_string())
-    })
-}
-
-/// Runs the built `sepconv` with `args`, with `SEPCONV_ISA` removed or set to `isa_env`.
-fn sepconv(args: &[&str], isa_env: Option<&str>) -> Output {
-    let mut cmd = match runner() {
-        [] => Command::new(BIN),
-        [program, rest @ ..] => {
-            let mut cmd = Command::new(program);
-            cmd.args(rest).arg(BIN);
-            cmd
-        }
-    };
-    cmd.args(args).env_remove("SEPCONV_ISA");
-    if let Some(v) = isa_env {
-        cmd.env("SEPCONV_ISA", v);
-    }
-    let o = cmd.output().unwrap_or_else(|e| panic!("failed to run {BIN} (runner {:?}): {e}", runner()));
-    assert!(
-        !matches!(o.status.code(), Some(126 | 127)) || !o.stdout.is_empty(),
-        "{BIN} could not be executed (runner {:?}): {}",
-        runner(),
-        describe(&o)
-    );
-    o
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
@@ -76,13 +24,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
 }
 
-fn describe(o: &Output) -> String {
-    format!("status {:?}\n--- stdout\n{}--- stderr\n{}", o.status, stdout(o), stderr(o))
-}
-
-/// A tier name this CPU cannot run: `neon` on x86_64, `avx2` on aarch64.
-fn unavailable_tier() -> Isa {
-    Isa::ALL.into_iter().find(|isa| !isa.is_available()).expect("some tier is unavailable")
+/// The tiers this CPU cannot run (derived from the detected features: `neon` on any x86_64,
+/// `avx512` without AVX-512F, `avx2` without AVX2+FMA; the x86 tiers on aarch64). Never
+/// empty: no CPU has both x86 and aarch64 tiers.
+fn unavailable_tiers() -> Vec<Isa> {
+    let tiers: Vec<Isa> = Isa::ALL.into_iter().filter(|isa| !isa.is_available()).collect();
+    assert!(!tiers.is_empty(), "every tier is available: this cannot happen on one architecture");
+    tiers
 }
 
 #[test]
@@ -135,6 +83,10 @@ fn info_json_is_one_object_with_every_key() {
     assert_eq!(v["version"], sepconv::build_info::VERSION);
     assert_eq!(v["arch"], std::env::consts::ARCH);
     assert!(v["cpu_features"].as_array().is_some_and(|a| a.iter().all(Value::is_string)), "{v}");
+    // The child saw the CPU this test sees: under an emulated CPU (the CPU-matrix lane of
+    // `.ci/run`) a child started outside the emulator would report the host's features.
+    let features = sepconv::dispatch::cpu_features().names();
+    assert_eq!(v["cpu_features"], serde_json::json!(features), "the child ran on another CPU: {v}");
 
     let tiers = v["tiers"].as_array().unwrap_or_else(|| panic!("{v}"));
     assert_eq!(tiers.len(), Isa::ALL.len(), "{v}");
@@ -180,8 +132,11 @@ fn assert_env_error(value: &str, must_name: &str) {
 
 #[test]
 fn info_rejects_an_unavailable_or_unknown_tier() {
-    let bad = unavailable_tier();
-    assert_env_error(bad.name(), bad.name());
+    for bad in unavailable_tiers() {
+        // The error names the tier and the reason (e.g. `the CPU lacks AVX-512F`).
+        assert_env_error(bad.name(), bad.name());
+        assert_env_error(bad.name(), bad.unavailable_reason().unwrap());
+    }
     assert_env_error("bogus", "bogus");
     // The block job refuses them too.
     let o = sepconv(&["block", "--iters", "1"], Some("bogus"));
@@ -278,11 +233,25 @@ fn bench_json_reports_every_requested_tier_and_layer() {
     assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
     let v: Value =
         serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
-    // The FMA probe exists on x86_64 (a positive number); elsewhere it is null for now.
-    match v["fma_peak_gflops"].as_f64() {
-        Some(p) => assert!(p > 0.0, "{v}"),
-        None => assert!(v["fma_peak_gflops"].is_null() && !cfg!(target_arch = "x86_64"), "{v}"),
+    // The FMA probes: the 256-bit one on an x86_64 CPU with AVX2+FMA, the 128-bit one on
+    // aarch64 (a positive number), null elsewhere (an SSE-only x86_64 CPU); the 512-bit one
+    // only with AVX-512F (the avx512 rows' % of peak).
+    let probe_runs = Isa::Avx2Fma.is_available() || Isa::Neon.is_available();
+    for (key, runs) in
+        [("fma_peak_gflops", probe_runs), ("fma_peak_gflops_avx512", Isa::Avx512.is_available())]
+    {
+        match v[key].as_f64() {
+            Some(p) => assert!(runs && p > 0.0 && p.is_finite(), "{key}: {v}"),
+            None => assert!(!runs && v[key].is_null(), "{key}: {v}"),
+        }
     }
+    // The tiers left out of `all`, each with the reason.
+    let unavailable = v["unavailable"].as_array().expect("unavailable");
+    let want: Vec<Value> = unavailable_tiers()
+        .into_iter()
+        .map(|isa| serde_json::json!({ "tier": isa.name(), "reason": isa.unavailable_reason().unwrap() }))
+        .collect();
+    assert_eq!(unavailable, &want, "{v}");
     let rows = v["rows"].as_array().expect("rows");
     let tiers: Vec<&str> = rows.iter().map(|r| r["tier"].as_str().expect("tier")).collect();
     let want: Vec<&str> = Isa::available().iter().map(|i| i.name()).collect();
@@ -300,12 +269,39 @@ fn bench_json_reports_every_requested_tier_and_layer() {
 }
 
 #[test]
+fn bench_text_names_the_unavailable_tiers_with_their_reason() {
+    let o = sepconv(&["bench", "--isa", "all", "--layers", "dw_c960_7", "--min-ms", "1"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let out = stdout(&o);
+    for isa in Isa::ALL {
+        let note = format!("tier {isa}: unavailable here (");
+        match isa.unavailable_reason() {
+            Some(reason) => assert!(out.contains(&format!("{note}{reason}), no rows")), "{isa}:\n{out}"),
+            None => {
+                assert!(!out.contains(&note), "{isa}:\n{out}");
+                let row = out.lines().find(|l| l.split_whitespace().next() == Some(isa.name()));
+                assert!(row.is_some_and(|l| l.contains("dw_c960_7_s1")), "no row for {isa}:\n{out}");
+            }
+        }
+    }
+}
+
+#[test]
 fn bench_rejects_an_unknown_or_unavailable_tier() {
-    for spec in ["bogus", unavailable_tier().name()] {
+    let mut specs = vec![("bogus".to_string(), "bogus")];
+    for isa in unavailable_tiers() {
+        specs.push((isa.name().to_string(), isa.unavailable_reason().unwrap()));
+        // One unavailable tier in a list of available ones refuses the whole run.
+        specs.push((format!("scalar,{}", isa.name()), isa.unavailable_reason().unwrap()));
+    }
+    for (spec, reason) in &specs {
         let o = sepconv(&["bench", "--isa", spec, "--min-ms", "1"], None);
         assert_eq!(o.status.code(), Some(1), "{}", describe(&o));
         let err = stderr(&o);
-        assert!(err.starts_with("error:") && err.contains(spec) && err.lines().count() == 1, "{err}");
+        let named = spec.rsplit(',').next().unwrap();
+        assert!(err.starts_with("error:") && err.lines().count() == 1, "{err}");
+        assert!(err.contains(named) && err.contains(reason), "{spec}: {err}");
+        assert!(stdout(&o).is_empty(), "{}", describe(&o));
     }
 }
 

@@ -15,9 +15,50 @@ use sepconv::ops::{
 };
 use sepconv::tensor::Shape4;
 
-/// A tier this CPU cannot run: NEON on x86_64, AVX2+FMA on aarch64; `None` if there is none.
+/// The first tier this CPU cannot run (`None` if there is none).
 fn unavailable_tier() -> Option<Isa> {
-    Isa::ALL.into_iter().find(|isa| !isa.is_available())
+    unavailable_tiers().into_iter().next()
+}
+
+/// Every tier this CPU cannot run, lowest first.
+fn unavailable_tiers() -> Vec<Isa> {
+    Isa::ALL.into_iter().filter(|isa| !isa.is_available()).collect()
+}
+
+/// The tiers that must be unavailable here with their reasons, derived from the CPU features
+/// as `std` detects them (not from `sepconv::dispatch`), so the test holds on any CPU: an
+/// AVX-512 machine, an AVX2-only one, an SSE-only one, an aarch64 board.
+fn expected_unavailable() -> Vec<(Isa, &'static str)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let mut want = Vec::new();
+        let avx2_fma = has!("avx2") && has!("fma");
+        if !has!("avx2") {
+            want.push((Isa::Avx2Fma, "the CPU lacks AVX2"));
+        } else if !has!("fma") {
+            want.push((Isa::Avx2Fma, "the CPU lacks FMA"));
+        }
+        if !has!("avx512f") {
+            want.push((Isa::Avx512, "the CPU lacks AVX-512F"));
+        } else if !avx2_fma {
+            want.push((Isa::Avx512, "the CPU lacks AVX2 or FMA"));
+        }
+        want.push((Isa::Neon, "not an aarch64 CPU"));
+        want
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        vec![(Isa::Avx2Fma, "not an x86_64 CPU"), (Isa::Avx512, "not an x86_64 CPU")]
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        vec![
+            (Isa::Avx2Fma, "not an x86_64 CPU"),
+            (Isa::Avx512, "not an x86_64 CPU"),
+            (Isa::Neon, "not an aarch64 CPU"),
+        ]
+    }
 }
 
 #[test]
@@ -96,15 +137,23 @@ fn availability_matches_the_cpu() {
 }
 
 #[test]
-fn unavailable_tier_is_an_error_not_a_table() {
-    let Some(isa) = unavailable_tier() else {
-        panic!("every tier is available: this cannot happen on one architecture");
-    };
-    #[cfg(target_arch = "x86_64")]
-    assert_eq!(isa, Isa::Neon);
-    #[cfg(target_arch = "aarch64")]
-    assert_eq!(isa, Isa::Avx2Fma);
+fn unavailable_tiers_match_the_cpu_features() {
+    let got: Vec<(Isa, &str)> =
+        unavailable_tiers().into_iter().map(|isa| (isa, isa.unavailable_reason().unwrap())).collect();
+    assert_eq!(got, expected_unavailable(), "features: {:?}", dispatch::cpu_features());
+    assert!(!got.is_empty(), "every tier is available: this cannot happen on one architecture");
+}
 
+#[test]
+fn unavailable_tier_is_an_error_not_a_table() {
+    for isa in unavailable_tiers() {
+        assert_refused(isa);
+    }
+}
+
+/// `isa` is unavailable: asking for its table, or planning any op on it, is an error that
+/// names the tier and the reason.
+fn assert_refused(isa: Isa) {
     let reason = isa.unavailable_reason().unwrap();
     let want = Error::IsaUnavailable { isa, reason };
     assert_eq!(isa.ensure_available().unwrap_err(), want);

@@ -1,70 +1,26 @@
 //! `Graph::run` performs zero heap allocations after planning: a counting global allocator
-//! (this test binary only) counts every `alloc`/`realloc` made while armed.
+//! (this test binary only, `tests/alloc_counter`) counts every `alloc`/`realloc` made while
+//! armed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod alloc_counter;
+mod common;
 
+use alloc_counter::allocations;
 use sepconv::dispatch::Isa;
 use sepconv::graph::{Graph, GraphOptions, Model};
 use sepconv::models::{Builtin, DEFAULT_SEED};
 use sepconv::onnx::load_model_file;
 
-struct Counting;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
-// guarantees hold; the counter is a relaxed atomic that allocates nothing.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from `System` through this allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged; `ptr` came from `System` through this allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
-/// Allocations made by `f` (on any thread) while armed. Every thread counts — the pool's
-/// threads must not allocate either — so the armed windows must stay short: libtest's main
-/// thread allocates to print its "has been running for over 60 seconds" warning.
-fn allocations(f: impl FnOnce()) -> usize {
-    ALLOCS.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
-    f();
-    ARMED.store(false, Ordering::SeqCst);
-    ALLOCS.load(Ordering::SeqCst)
-}
-
-/// MobileNetV2 natively; under emulation (the aarch64 lane runs in qemu, and its NEON tier has
-/// no kernels of its own yet) the small MobileNet-like ONNX fixture, which exercises the same
-/// op kinds.
+/// The small MobileNet-like ONNX fixture everywhere, and MobileNetV2 on x86_64 natively. The
+/// emulated lanes (the aarch64 one and the x86_64 CPU matrix of `.ci/run`, where MobileNetV2
+/// alone takes two minutes) keep to the fixture, which exercises the same op kinds.
 fn models() -> Vec<Model> {
     let tiny = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mobilenet_tiny.onnx");
     let mut models = vec![load_model_file(&tiny).unwrap()];
-    if cfg!(target_arch = "x86_64") {
+    if cfg!(target_arch = "x86_64") && common::emulated_cpu().is_none() {
         models.push(Builtin::MobileNetV2.model(DEFAULT_SEED));
     }
     models

@@ -1,57 +1,19 @@
 //! A graph run allocates nothing after planning, single- and multi-threaded.
 //!
-//! This binary installs a counting global allocator (every `alloc`, `alloc_zeroed` and
-//! `realloc` on any thread counts while it is armed), so it holds this one test only: other
-//! tests running at the same time would be counted too.
+//! This binary installs a counting global allocator (`tests/alloc_counter`: every `alloc`,
+//! `alloc_zeroed` and `realloc` on any thread but libtest's main one counts while it is armed),
+//! so it holds this one test only: other tests running at the same time would be counted too.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod alloc_counter;
 
+use alloc_counter::allocations;
 use sepconv::kernels::{Activation, Conv2dGeometry, Padding2d};
 use sepconv::ops::{Add, DepthwiseConv2d, PointwiseConv2d};
 use sepconv::tensor::{Shape4, Tensor};
 use sepconv::threads::Threads;
 
-struct Counting;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-impl Counting {
-    fn count() {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract holds as it does for `System`; the counting touches only atomics and
-// never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        Self::count();
-        // SAFETY: forwarded unchanged (see the impl).
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        Self::count();
-        // SAFETY: forwarded unchanged (see the impl).
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        Self::count();
-        // SAFETY: forwarded unchanged (see the impl).
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged (see the impl).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc_counter::Counting = alloc_counter::Counting;
 
 /// An inverted-residual block at 28×28×64: pointwise expand ×2 → depthwise 3×3 → pointwise
 /// project → residual add, planned once with all its buffers.
@@ -132,13 +94,11 @@ fn graph_runs_allocate_nothing_after_planning() {
         // Warm-up: first-use work (thread-locals, lazily registered state) happens here.
         block.run(threads);
         block.run(threads);
-        ALLOCATIONS.store(0, Ordering::SeqCst);
-        ARMED.store(true, Ordering::SeqCst);
-        for _ in 0..20 {
-            block.run(threads);
-        }
-        ARMED.store(false, Ordering::SeqCst);
-        let count = ALLOCATIONS.load(Ordering::SeqCst);
+        let count = allocations(|| {
+            for _ in 0..20 {
+                block.run(threads);
+            }
+        });
         assert_eq!(count, 0, "{name}: {count} allocations in 20 runs");
         // And every setting computes the same block output, bit for bit.
         let out: Vec<u32> = block.output.as_slice().iter().map(|x| x.to_bits()).collect();

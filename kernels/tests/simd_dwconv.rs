@@ -33,6 +33,10 @@ struct Tier {
     packed_len: PackedLenFn,
     pack: PackFn,
     run: RunFn,
+    /// Whether `pack` itself refuses on a CPU without the tier's features (as documented on
+    /// each `dwconv_pack`): the AVX-512 pack picks its plan with the CPU's help; the other
+    /// tiers' packs are pure layout functions that run anywhere (only `run` needs the CPU).
+    pack_needs_cpu: bool,
 }
 
 const PORTABLE: Tier = Tier {
@@ -40,6 +44,7 @@ const PORTABLE: Tier = Tier {
     packed_len: portable::dwconv::dwconv_packed_len,
     pack: portable::dwconv::dwconv_pack,
     run: portable::dwconv::dwconv_run,
+    pack_needs_cpu: false,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -48,6 +53,7 @@ const AVX2: Tier = Tier {
     packed_len: sepconv_kernels::x86_64::dwconv::dwconv_packed_len,
     pack: sepconv_kernels::x86_64::dwconv::dwconv_pack,
     run: sepconv_kernels::x86_64::dwconv::dwconv_run,
+    pack_needs_cpu: false,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -61,6 +67,7 @@ const AVX512: Tier = Tier {
     packed_len: sepconv_kernels::avx512::dwconv::dwconv_packed_len,
     pack: sepconv_kernels::avx512::dwconv::dwconv_pack,
     run: sepconv_kernels::avx512::dwconv::dwconv_run,
+    pack_needs_cpu: true,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -74,6 +81,7 @@ const NEON: Tier = Tier {
     packed_len: sepconv_kernels::aarch64::dwconv::dwconv_packed_len,
     pack: sepconv_kernels::aarch64::dwconv::dwconv_pack,
     run: sepconv_kernels::aarch64::dwconv::dwconv_run,
+    pack_needs_cpu: false,
 };
 
 #[cfg(target_arch = "aarch64")]
@@ -453,7 +461,7 @@ fn error_paths(tier: Tier) {
         name,
     );
     let r = (tier.pack)(&g, &weights, Some(&bias), &mut packed);
-    if isa_ok {
+    if isa_ok || !tier.pack_needs_cpu {
         r.unwrap();
     } else {
         // A tier whose packing needs the CPU (AVX-512) refuses without writing; the run below

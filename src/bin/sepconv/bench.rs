@@ -83,6 +83,10 @@ struct BenchRow {
 pub fn bench(as_json: bool, isa_spec: &str, filter: Option<&str>, min_ms: u64) -> Result<(), Error> {
     dispatch::selected_isa()?; // an invalid SEPCONV_ISA is an error here too
     let tiers = parse_tiers(isa_spec)?;
+    // The tiers `--isa all` leaves out, with the reason: a reader of an AVX2-only machine's
+    // report sees that the avx512 rows are missing because the CPU lacks AVX-512F.
+    let unavailable: Vec<(Isa, &str)> =
+        Isa::ALL.into_iter().filter_map(|isa| isa.unavailable_reason().map(|r| (isa, r))).collect();
     let layers: Vec<_> =
         STANDARD_LAYERS.iter().filter(|l| filter.is_none_or(|f| l.name.contains(f))).collect();
     let min_time = Duration::from_millis(min_ms);
@@ -129,6 +133,10 @@ pub fn bench(as_json: bool, isa_spec: &str, filter: Option<&str>, min_ms: u64) -
             "fma_peak_gflops": peak,
             "fma_peak_gflops_avx512": peak512,
             "build": build_info::summary(),
+            "unavailable": unavailable.iter().map(|(isa, reason)| json!({
+                "tier": isa.name(),
+                "reason": reason,
+            })).collect::<Vec<_>>(),
             "rows": rows.iter().map(|r| json!({
                 "tier": r.tier.name(),
                 "layer": r.layer,
@@ -149,6 +157,9 @@ pub fn bench(as_json: bool, isa_spec: &str, filter: Option<&str>, min_ms: u64) -
     match peak {
         Some(p) => println!("FMA peak (this run, 1 thread): {p:.1} GFLOP/s"),
         None => println!("FMA peak: no probe for this CPU"),
+    }
+    for (isa, reason) in &unavailable {
+        println!("tier {isa}: unavailable here ({reason}), no rows");
     }
     if let Some(p) = peak512 {
         println!("FMA peak of 512-bit FMAs (this run, 1 thread, the avx512 rows' % peak): {p:.1} GFLOP/s");
