@@ -22,42 +22,12 @@ use sepconv_kernels::reference::GlobalPoolShape;
 use sepconv_kernels::{Activation, Conv2dGeometry, KernelError, PointwiseShape, SeparablePassGeometry};
 
 use crate::error::Error;
+pub use crate::isa::Isa;
 
 /// The environment variable that forces a tier.
 pub const ISA_ENV: &str = "SEPCONV_ISA";
 
-/// An instruction-set tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Isa {
-    /// Scalar reference kernels; always available.
-    Scalar,
-    /// Portable SIMD through `wide`; always available.
-    Portable,
-    /// AVX2 + FMA intrinsics (x86_64).
-    Avx2Fma,
-    /// AVX-512F intrinsics where they pay (the pointwise / dense GEMM), the AVX2 kernels
-    /// elsewhere (x86_64 with AVX-512F, AVX2 and FMA).
-    Avx512,
-    /// NEON intrinsics (aarch64).
-    Neon,
-}
-
 impl Isa {
-    /// Every tier, lowest first.
-    pub const ALL: [Isa; 5] = [Isa::Scalar, Isa::Portable, Isa::Avx2Fma, Isa::Avx512, Isa::Neon];
-
-    /// The tier's name as `SEPCONV_ISA` spells it: `scalar`, `portable`, `avx2`, `avx512`,
-    /// `neon`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::Scalar => "scalar",
-            Isa::Portable => "portable",
-            Isa::Avx2Fma => "avx2",
-            Isa::Avx512 => "avx512",
-            Isa::Neon => "neon",
-        }
-    }
-
     /// Parses a tier name (case-insensitive; `avx2fma` is accepted for `avx2`, `avx512f` for
     /// `avx512`).
     pub fn from_name(name: &str) -> Result<Isa, Error> {
@@ -111,12 +81,6 @@ impl Isa {
             None => Ok(self),
             Some(reason) => Err(Error::IsaUnavailable { isa: self, reason }),
         }
-    }
-}
-
-impl fmt::Display for Isa {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

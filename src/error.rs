@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sepconv_kernels::KernelError;
 
-use crate::dispatch::Isa;
+use crate::isa::Isa;
 use crate::npy::NpyError;
 use crate::onnx::OnnxError;
 use crate::tensor::{Shape4, TensorError};

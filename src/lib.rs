@@ -44,6 +44,7 @@ pub mod build_info;
 pub mod dispatch;
 pub mod error;
 pub mod graph;
+mod isa;
 pub mod models;
 pub mod npy;
 pub mod onnx;
