@@ -66,7 +66,8 @@ pub mod geometry;
 pub mod layout;
 pub mod portable;
 pub mod reference;
-mod separable_layout;
+/// Separable passes: the plan, packing and generic drivers, once for every tier.
+mod separable;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 

@@ -18,57 +18,24 @@
 //! - **Row pass**, stride > 1: per output pixel, 8-channel vectors over the valid taps, scalar
 //!   channel tail.
 //!
-//! # Packed layout (private to this tier, same for both axes)
+//! # Packed layout (same for both axes)
 //!
-//! 1. `[C]` bias (zeros without one);
-//! 2. `[k][C]` weights;
-//! 3. `[8P]` bias pattern then `[k][8P]` weight patterns,
-//!    `pattern[t][8q + l] = w[t][(8q + l) mod C]`.
-//!
-//! Total `(k + 1)·(C + lcm(8, C))`.
+//! The untiled layout of `crate::separable` with `L = 8`, total `(k + 1)·(C + lcm(8, C))`.
 
-use crate::separable_layout::check_axis;
 use wide::f32x8;
 
-use crate::error::{check_len, checked_product};
-use crate::{Activation, KernelError, SeparableAxis, SeparableDims, SeparablePassGeometry};
+use crate::separable::{self as family, Layout, tap_range};
+use crate::{Activation, KernelError, SeparableAxis, SeparablePassGeometry};
 
 const LANES: usize = 8;
 /// Output floats accumulated at a time (kept in L1).
 const CHUNK: usize = 2048;
 
-/// Offsets of the sections of the packed buffer.
-#[derive(Clone, Copy, Debug)]
-struct Layout {
-    /// Number of weight patterns `P`.
-    patterns: usize,
-    /// Start of the weights `[k][C]` (the bias is at 0).
-    plain_w: usize,
-    /// Start of the bias pattern `[8P]`.
-    pat_bias: usize,
-    /// Start of the weight patterns `[k][8P]`.
-    pat_w: usize,
-    /// Total length.
-    len: usize,
-}
-
-fn layout(g: &SeparablePassGeometry) -> Result<(SeparableDims, Layout), KernelError> {
-    let d = g.validate()?;
-    let c = g.channels;
-    let patterns = c / crate::separable_layout::gcd(c, LANES);
-    let period = checked_product("packed length", &[patterns, LANES])?;
-    let row = c.checked_add(period).ok_or(KernelError::Overflow { what: "packed length" })?;
-    let taps1 = g.kernel.checked_add(1).ok_or(KernelError::Overflow { what: "packed length" })?;
-    let len = checked_product("packed length", &[taps1, row])?;
-    let plain = taps1 * c;
-    Ok((d, Layout { patterns, plain_w: c, pat_bias: plain, pat_w: plain + period, len }))
-}
-
 /// Length of this tier's packed buffer for `g`: `(k + 1)·(C + lcm(8, C))` (module docs).
 ///
 /// Errors: an invalid geometry, or overflow.
 pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
-    Ok(layout(g)?.1.len)
+    Ok(family::layout(g, LANES, false)?.1.len)
 }
 
 /// Packs a separable pass's weights `[k][C]` and optional bias `[C]` into this tier's layout
@@ -82,26 +49,7 @@ pub fn separable_pack(
     bias: Option<&[f32]>,
     packed: &mut [f32],
 ) -> Result<(), KernelError> {
-    let (d, lay) = layout(g)?;
-    let c = g.channels;
-    check_len("weights", d.weight_len, weights.len())?;
-    if let Some(b) = bias {
-        check_len("bias", c, b.len())?;
-    }
-    check_len("packed", lay.len, packed.len())?;
-    let bias_of = |ch: usize| bias.map_or(0.0, |b| b[ch]);
-    for (ch, b) in packed[..c].iter_mut().enumerate() {
-        *b = bias_of(ch);
-    }
-    packed[lay.plain_w..lay.pat_bias].copy_from_slice(weights);
-    let period = lay.patterns * LANES;
-    for i in 0..period {
-        packed[lay.pat_bias + i] = bias_of(i % c);
-        for t in 0..g.kernel {
-            packed[lay.pat_w + t * period + i] = weights[t * c + i % c];
-        }
-    }
-    Ok(())
+    family::pack(g, LANES, false, weights, bias, packed)
 }
 
 /// Row pass (1×k along the width), per channel, NHWC, on weights packed by [`separable_pack`].
@@ -119,13 +67,9 @@ pub fn row_pass_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
-    let g = &g.canonical();
-    check_axis(g, SeparableAxis::Row, "row_pass_run")?;
-    let (d, lay) = layout(g)?;
-    act.validate()?;
-    check_len("input", d.input_len, input.len())?;
-    check_len("packed", lay.len, packed.len())?;
-    check_len("output", d.output_len, output.len())?;
+    let family::Plan { g, d, lay } =
+        family::checked_run(g, SeparableAxis::Row, "row_pass_run", LANES, false, input, packed, act, output)?;
+    let g = &g;
     let c = g.channels;
     let in_len = g.in_w * c;
     let out_len = d.out_w * c;
@@ -164,15 +108,20 @@ pub fn col_pass_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
-    let g = &g.canonical();
-    check_axis(g, SeparableAxis::Column, "col_pass_run")?;
-    let (d, lay) = layout(g)?;
-    act.validate()?;
-    check_len("input", d.input_len, input.len())?;
-    check_len("packed", lay.len, packed.len())?;
-    check_len("output", d.output_len, output.len())?;
+    let family::Plan { g, d, lay } = family::checked_run(
+        g,
+        SeparableAxis::Column,
+        "col_pass_run",
+        LANES,
+        false,
+        input,
+        packed,
+        act,
+        output,
+    )?;
+    let g = &g;
     let row = g.in_w * g.channels;
-    let period = lay.patterns * LANES;
+    let period = lay.period;
     for (src, dst) in input.chunks_exact(g.in_h * row).zip(output.chunks_exact_mut(d.out_h * row)) {
         for (oy, out_row) in dst.chunks_exact_mut(row).enumerate() {
             let (t0, t1) = tap_range(oy * g.stride, g.kernel, g.dilation, g.pad_before, g.in_h);
@@ -182,22 +131,13 @@ pub fn col_pass_run(
                 for t in t0..t1 {
                     let iy = oy * g.stride + t * g.dilation - g.pad_before;
                     let x = &src[iy * row + f0..][..acc.len()];
-                    axpy(acc, f0, x, &packed[lay.pat_w + t * period..][..period]);
+                    axpy(acc, f0, x, &packed[lay.pat_w + t * lay.pstride..][..period]);
                 }
                 activate(acc, act);
             }
         }
     }
     Ok(())
-}
-
-/// Valid taps `t0..t1` of an output at padded position `pos`: those with
-/// `0 <= pos + t·dilation - pad < extent` (empty when `t0 >= t1`).
-fn tap_range(pos: usize, k: usize, dilation: usize, pad: usize, extent: usize) -> (usize, usize) {
-    let t0 = if pos >= pad { 0 } else { (pad - pos).div_ceil(dilation) };
-    let last = pad + extent - 1;
-    let t1 = if last >= pos { ((last - pos) / dilation + 1).min(k) } else { 0 };
-    (t0.min(k), t1.max(t0.min(k)))
 }
 
 /// `acc[i] = pattern[(f0 + i) mod 8P]` (`pattern.len() == 8P`).
@@ -261,7 +201,7 @@ fn row_flat(
     dst: &mut [f32],
 ) {
     let c = g.channels;
-    let period = lay.patterns * LANES;
+    let period = lay.period;
     let in_len = src.len();
     let out_len = dst.len();
     for f0 in (0..out_len).step_by(CHUNK) {
@@ -279,7 +219,7 @@ fn row_flat(
                 continue;
             }
             let x = &src[lo + off - pad_c..hi + off - pad_c];
-            axpy(&mut acc[lo - f0..hi - f0], lo, x, &packed[lay.pat_w + t * period..][..period]);
+            axpy(&mut acc[lo - f0..hi - f0], lo, x, &packed[lay.pat_w + t * lay.pstride..][..period]);
         }
         activate(acc, act);
     }

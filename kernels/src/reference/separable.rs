@@ -1,7 +1,7 @@
 //! Reference spatially separable passes: row 1×k and column k×1, per channel.
 
 use super::{bias_at, check_bias, unpad};
-use crate::separable_layout::check_axis;
+use crate::separable::check_axis;
 use crate::{Activation, KernelError, SeparableAxis, SeparablePassGeometry, error::check_len};
 
 /// Row pass (1×k along the width), per channel, NHWC.

@@ -1,0 +1,428 @@
+//! Row 1×k and column k×1 spatially separable passes, per channel: the plan, written once.
+//!
+//! This module owns everything about the separable family that does not depend on the ISA:
+//! the checks of the safe entry points ([`checked_run`]), the packed layout and packing
+//! ([`layout`], [`pack`], parameterised by the lane count), and the drivers ([`driver`]) that
+//! split a row into border and interior, pick block sizes and walk rows, bands and vectors.
+//! The drivers and register-tile microkernels are generic over [`SepVector`], the small
+//! vector trait that each SIMD ISA folder implements (`x86_64/separable.rs` with AVX2's 8
+//! lanes, `aarch64/separable.rs` with NEON's 4). A new ISA is one `SepVector` impl plus the
+//! thin safe entry points. The `portable` tier shares the layout, packing and checks but runs
+//! its own in-place AXPY algorithm on `wide` vectors.
+//!
+//! # How the SIMD passes are vectorized
+//!
+//! Both passes see an NHWC row `[W][C]` as one flat array of `W·C` floats and work on flat
+//! `L`-float vectors that may start at any flat offset `f`. Lane `l` of such a vector is
+//! channel `(f + l) mod C`, so its weights are the `L` floats at offset `f mod LP` of a
+//! periodic *weight pattern* `pattern[t][j] = w[t][j mod C]`, with `LP = lcm(L, C)` (`P = 1`
+//! when `C == 1`, where every weight vector is a broadcast; `P = C / L` channel tiles when
+//! `L | C`); two vectors `LP` floats apart share their weights. This one scheme vectorizes
+//! along `W` when `C == 1` and along channels when `C` is large, with full vectors for every
+//! `C`, and lets the vectors start where the input is aligned.
+//!
+//! - **Column pass**, stride 1 and dilation 1 (the common case): an output row is a weighted
+//!   sum of whole input rows, so flat vectors need no shuffling. The kernel walks
+//!   *input-major* over a band of `RC = 6` output rows and `VC` vectors (`LP` floats apart, so
+//!   they share every weight load): each input row's vectors are loaded once and feed every
+//!   output row of the band that they reach, and only `RC + k - 1` input rows per band are
+//!   read, never `k` rows per output row (the 4 KiB row stride of a 1024-wide image would make
+//!   `k` such rows collide in one L1 set). Padding rows are excluded from the band's row range
+//!   before the inner loop. Other strides and dilations use the tap-major kernel with whole
+//!   rows as taps. Vectors start at the first 64-byte aligned input float when every row keeps
+//!   that alignment (else `4L`-byte aligned, else unaligned), so a `C == 1` group of vectors
+//!   is whole cache lines.
+//! - **Row pass**, stride 1: the taps of a flat output vector are flat input vectors shifted by
+//!   `t·dilation·C` floats. The tap-major kernel keeps `RT` accumulators `LP` floats apart
+//!   (same weights), loads each tap's weight vector once and FMAs it with `RT` shifted input
+//!   windows. Output vectors whose window reaches into the padding are computed the same way
+//!   from a zero-padded copy of the row edge in a stack buffer, so the interior loop has no
+//!   bounds tests.
+//! - **Row pass**, stride > 1 (or a row edge too wide for the stack buffer): per pixel, per
+//!   `L`-channel tile, `RT` pixels per block sharing each weight load, a partial vector
+//!   ([`SepVector::load_part`]) for the channel tail.
+//!
+//! # Packed layout
+//!
+//! With `L` lanes, `Cp = ceil(C / L)·L` and `S = lcm(L, C) + L` (the SIMD tiers, *tiled*), or
+//! `Cp = C` and `S = lcm(L, C)` (the portable tier, untiled), the packed buffer is:
+//! 1. `[Cp]` bias per channel (zeros without a bias, zero padding past `C`);
+//! 2. `[k][Cp]` weights per tap and channel (zero padding past `C`): the channel tiles of the
+//!    per-pixel path;
+//! 3. `[S]` bias pattern `bias[j mod C]`, then `[k][S]` weight patterns `w[t][j mod C]`
+//!    (tiled: `j < S`, so that the `L` floats at any offset below `lcm(L, C)` are inside).
+//!
+//! Total length `(k + 1)·(Cp + S)`.
+
+pub(crate) mod driver;
+
+use crate::error::{check_len, checked_product};
+use crate::{Activation, KernelError, SeparableAxis, SeparableDims, SeparablePassGeometry};
+
+/// Offsets of the sections of the packed buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    /// Channels per tap row: `C` rounded up to a multiple of the lane count (tiled), or `C`.
+    pub cpad: usize,
+    /// Period of the weight patterns, `lcm(L, C)`.
+    pub period: usize,
+    /// Floats per pattern row: `lcm(L, C) + L` (tiled), or `lcm(L, C)`.
+    pub pstride: usize,
+    /// Start of the per-channel weights `[k][Cp]` (the bias `[Cp]` is at 0).
+    pub plain_w: usize,
+    /// Start of the bias pattern `[S]`.
+    pub pat_bias: usize,
+    /// Start of the weight patterns `[k][S]`.
+    pub pat_w: usize,
+    /// Total packed length.
+    pub len: usize,
+}
+
+/// Greatest common divisor.
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Validates `g` and computes the packed layout for `lanes`-wide vectors, `tiled` (channel
+/// rows padded to whole vectors, pattern rows with `lanes` floats of slack) or not.
+///
+/// Errors: an invalid geometry, or overflow.
+pub(crate) fn layout(
+    g: &SeparablePassGeometry,
+    lanes: usize,
+    tiled: bool,
+) -> Result<(SeparableDims, Layout), KernelError> {
+    let d = g.validate()?;
+    let c = g.channels;
+    let overflow = KernelError::Overflow { what: "packed length" };
+    let cpad = if tiled { c.checked_next_multiple_of(lanes).ok_or(overflow.clone())? } else { c };
+    let period = checked_product("packed length", &[c / gcd(c, lanes), lanes])?;
+    let pstride = if tiled { period.checked_add(lanes).ok_or(overflow.clone())? } else { period };
+    let taps1 = g.kernel.checked_add(1).ok_or(overflow.clone())?;
+    let plain = checked_product("packed length", &[taps1, cpad])?;
+    let pattern = checked_product("packed length", &[taps1, pstride])?;
+    let len = plain.checked_add(pattern).ok_or(overflow)?;
+    Ok((d, Layout { cpad, period, pstride, plain_w: cpad, pat_bias: plain, pat_w: plain + pstride, len }))
+}
+
+/// Packs weights `[k][C]` and an optional bias `[C]` into the layout of
+/// [`layout`]`(g, lanes, tiled)`.
+///
+/// Errors (nothing written): invalid geometry, or a `weights`, `bias` or `packed` length that
+/// does not match.
+pub(crate) fn pack(
+    g: &SeparablePassGeometry,
+    lanes: usize,
+    tiled: bool,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let (d, lay) = layout(g, lanes, tiled)?;
+    let c = g.channels;
+    check_len("weights", d.weight_len, weights.len())?;
+    if let Some(b) = bias {
+        check_len("bias", c, b.len())?;
+    }
+    check_len("packed", lay.len, packed.len())?;
+    packed[..lay.pat_bias].fill(0.0);
+    let bias_of = |ch: usize| bias.map_or(0.0, |b| b[ch]);
+    for ch in 0..c {
+        packed[ch] = bias_of(ch);
+        for t in 0..g.kernel {
+            packed[lay.plain_w + t * lay.cpad + ch] = weights[t * c + ch];
+        }
+    }
+    for j in 0..lay.pstride {
+        packed[lay.pat_bias + j] = bias_of(j % c);
+        for t in 0..g.kernel {
+            packed[lay.pat_w + t * lay.pstride + j] = weights[t * c + j % c];
+        }
+    }
+    Ok(())
+}
+
+/// Errors with [`KernelError::Unsupported`] unless `g.axis == want` (`kernel` names the entry
+/// point); the axis is reported as 0 = row, 1 = column.
+pub(crate) fn check_axis(
+    g: &SeparablePassGeometry,
+    want: SeparableAxis,
+    kernel: &'static str,
+) -> Result<(), KernelError> {
+    if g.axis == want {
+        return Ok(());
+    }
+    let code = |a: SeparableAxis| match a {
+        SeparableAxis::Row => 0,
+        SeparableAxis::Column => 1,
+    };
+    Err(KernelError::Unsupported {
+        kernel,
+        what: "axis (0 = row, 1 = column)",
+        value: code(g.axis),
+        expected: code(want),
+    })
+}
+
+/// A validated run of one pass: the canonical geometry, its dims and the packed layout.
+pub(crate) struct Plan {
+    /// `g.canonical()`, validated.
+    pub g: SeparablePassGeometry,
+    /// Its dims.
+    pub d: SeparableDims,
+    /// The packed layout of [`layout`]`(g, lanes, tiled)`.
+    pub lay: Layout,
+}
+
+/// The checks of every `row_pass_run` / `col_pass_run` entry point, in order: canonicalises
+/// `g`, checks its axis is `axis` (`kernel` names the entry point), validates it and `act`, and
+/// checks the `input`, `packed` (layout of `lanes`, `tiled`) and `output` lengths.
+///
+/// Errors: the first failed check.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn checked_run(
+    g: &SeparablePassGeometry,
+    axis: SeparableAxis,
+    kernel: &'static str,
+    lanes: usize,
+    tiled: bool,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &[f32],
+) -> Result<Plan, KernelError> {
+    let g = g.canonical();
+    check_axis(&g, axis, kernel)?;
+    let (d, lay) = layout(&g, lanes, tiled)?;
+    act.validate()?;
+    check_len("input", d.input_len, input.len())?;
+    check_len("packed", lay.len, packed.len())?;
+    check_len("output", d.output_len, output.len())?;
+    Ok(Plan { g, d, lay })
+}
+
+/// Valid taps `t0..t1` of an output at padded position `pos` (= out·stride): those with
+/// `0 <= pos + t·dilation - pad < extent`. Empty (`t0 >= t1`) when none is.
+pub(crate) fn tap_range(pos: usize, k: usize, dilation: usize, pad: usize, extent: usize) -> (usize, usize) {
+    let t0 = if pos >= pad { 0 } else { (pad - pos).div_ceil(dilation) };
+    let last = pad + extent - 1; // largest valid padded position (pad + extent fits: validated)
+    let t1 = if last >= pos { ((last - pos) / dilation + 1).min(k) } else { 0 };
+    (t0.min(k), t1)
+}
+
+/// The vector type and primitives the generic separable drivers are written in: one impl per
+/// SIMD ISA (a zero-sized marker type), in the ISA folder's `separable.rs`.
+///
+/// Every method is an `unsafe fn` marked `#[inline(always)]` by the impl: it wraps
+/// `core::arch` intrinsics and only gets its ISA's codegen when inlined into a function with
+/// the ISA's target features enabled.
+///
+/// # Safety
+/// Each method may only be called when the CPU has the ISA's target features (the drivers are
+/// entered only from the ISA's `#[target_feature]` functions, after a run-time check); the
+/// pointer methods additionally require what their docs say.
+pub(crate) trait SepVector: Clone + Copy {
+    /// One vector of [`Self::LANES`] f32 lanes.
+    type V: Copy;
+    /// Which lanes of a partial vector are live (a mask, or a count).
+    type Tail: Copy;
+    /// f32 lanes per vector.
+    const LANES: usize;
+    /// Output vectors per block of the tap-major kernel (accumulators in registers).
+    const RT: usize;
+    /// Vectors per band of the input-major column kernel (`RC × VC` accumulators).
+    const VC: usize;
+
+    /// `[x; LANES]`.
+    ///
+    /// # Safety
+    /// The ISA's target features are present.
+    unsafe fn splat(x: f32) -> Self::V;
+    /// Loads `LANES` floats.
+    ///
+    /// # Safety
+    /// Target features; `p` readable for `LANES` floats.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// The live-lane description of the first `n` lanes (`n` in 1..=`LANES`).
+    ///
+    /// # Safety
+    /// The ISA's target features are present.
+    unsafe fn tail(n: usize) -> Self::Tail;
+    /// Loads the live lanes of `tail`, others 0.
+    ///
+    /// # Safety
+    /// Target features; `p` readable for the live lanes of `tail`.
+    unsafe fn load_part(p: *const f32, tail: Self::Tail) -> Self::V;
+    /// `acc + a·b`, fused.
+    ///
+    /// # Safety
+    /// The ISA's target features are present.
+    unsafe fn fma(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
+    /// `v` clamped to `lo..=hi`, bound first so that a NaN in `v` stays NaN.
+    ///
+    /// # Safety
+    /// The ISA's target features are present.
+    unsafe fn clamp(v: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
+    /// Stores `LANES` floats.
+    ///
+    /// # Safety
+    /// Target features; `p` writable for `LANES` floats.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// Stores the live lanes of `tail`.
+    ///
+    /// # Safety
+    /// Target features; `p` writable for the live lanes of `tail`.
+    unsafe fn store_part(p: *mut f32, v: Self::V, tail: Self::Tail);
+}
+
+/// Defines a SIMD tier's safe entry points of the separable family (the packed contract of
+/// the crate docs) over its [`SepVector`] impl `$K`: `separable_packed_len`, `separable_pack`,
+/// `row_pass_run` and `col_pass_run`. Each run checks the call ([`checked_run`]) and the CPU
+/// (`super::ensure_available`), then enters the generic driver through a
+/// `#[target_feature(enable = $features)]` function, so the driver is compiled for the ISA.
+macro_rules! simd_entry_points {
+    ($K:ty, isa: $isa:literal, features: $features:literal) => {
+        /// Length of this tier's packed buffer for `g` (the tiled layout of the module docs,
+        /// `(k + 1)·(Cp + S)`).
+        ///
+        /// Errors: an invalid geometry, or overflow.
+        pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
+            Ok($crate::separable::layout(g, <$K>::LANES, true)?.1.len)
+        }
+
+        /// Packs a separable pass's weights `[k][C]` and optional bias `[C]` into this tier's
+        /// layout (module docs; the same layout serves [`row_pass_run`] and [`col_pass_run`]).
+        ///
+        /// Errors (nothing written): invalid geometry, or a `weights`, `bias` or `packed`
+        /// length that does not match.
+        pub fn separable_pack(
+            g: &SeparablePassGeometry,
+            weights: &[f32],
+            bias: Option<&[f32]>,
+            packed: &mut [f32],
+        ) -> Result<(), KernelError> {
+            $crate::separable::pack(g, <$K>::LANES, true, weights, bias, packed)
+        }
+
+        /// Row pass (1×k along the width), per channel, NHWC, on weights packed by
+        /// [`separable_pack`].
+        ///
+        /// Same contract as [`crate::reference::row_pass`]: `g.axis` must be
+        /// [`SeparableAxis::Row`]; `input` is `[batch][in_h][in_w][C]`, `output` is
+        /// `[batch][in_h][out_w][C]` with
+        /// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c]·w[t][c])`
+        /// (taps in the padding contribute 0).
+        ///
+        #[doc = concat!("Errors (nothing written): wrong axis, invalid geometry or clamp, a slice length that does not match, or a CPU without ", $isa, " ([`KernelError::IsaUnavailable`]).")]
+        pub fn row_pass_run(
+            g: &SeparablePassGeometry,
+            input: &[f32],
+            packed: &[f32],
+            act: Activation,
+            output: &mut [f32],
+        ) -> Result<(), KernelError> {
+            let p = $crate::separable::checked_run(
+                g, SeparableAxis::Row, "row_pass_run", <$K>::LANES, true, input, packed, act, output,
+            )?;
+            super::ensure_available()?;
+            // SAFETY: the ISA's features are present (ensure_available above); the geometry is
+            // canonical and validated and `input`, `packed`, `output` have exactly the lengths
+            // it implies (checked_run), which is what `run_isa` requires.
+            unsafe { run_isa(true, &p, input, packed, act, output) };
+            Ok(())
+        }
+
+        /// Column pass (k×1 along the height), per channel, NHWC, on weights packed by
+        /// [`separable_pack`].
+        ///
+        /// Same contract as [`crate::reference::col_pass`]: `g.axis` must be
+        /// [`SeparableAxis::Column`]; `input` is `[batch][in_h][in_w][C]`, `output` is
+        /// `[batch][out_h][in_w][C]` with
+        /// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y·stride + t·dilation - pad_before][x][c]·w[t][c])`.
+        ///
+        #[doc = concat!("Errors (nothing written): wrong axis, invalid geometry or clamp, a slice length that does not match, or a CPU without ", $isa, " ([`KernelError::IsaUnavailable`]).")]
+        pub fn col_pass_run(
+            g: &SeparablePassGeometry,
+            input: &[f32],
+            packed: &[f32],
+            act: Activation,
+            output: &mut [f32],
+        ) -> Result<(), KernelError> {
+            let p = $crate::separable::checked_run(
+                g, SeparableAxis::Column, "col_pass_run", <$K>::LANES, true, input, packed, act, output,
+            )?;
+            super::ensure_available()?;
+            // SAFETY: as in `row_pass_run`, for the column axis.
+            unsafe { run_isa(false, &p, input, packed, act, output) };
+            Ok(())
+        }
+
+        /// The generic driver of the row (`row`) or column pass, compiled for this ISA.
+        ///
+        /// # Safety
+        /// The ISA's features are present; `p` comes from `checked_run` for the pass's axis and
+        /// this tier's layout with these `input`, `packed`, `output` and `act`.
+        #[target_feature(enable = $features)]
+        unsafe fn run_isa(
+            row: bool,
+            p: &$crate::separable::Plan,
+            input: &[f32],
+            packed: &[f32],
+            act: Activation,
+            output: &mut [f32],
+        ) {
+            use $crate::separable::driver;
+            // SAFETY: the drivers' contract is this function's; they are inlined here, under
+            // the ISA's target features.
+            unsafe {
+                if row {
+                    driver::row_pass::<$K>(&p.g, &p.d, &p.lay, input, packed, act, output)
+                } else {
+                    driver::col_pass::<$K>(&p.g, &p.d, &p.lay, input, packed, act, output)
+                }
+            }
+        }
+    };
+}
+pub(crate) use simd_entry_points;
+
+/// Implements [`SepVector`] for the marker type `$K` with vector type `$V`: the lane count and
+/// block sizes, and the methods that forward to one intrinsic each (`splat`, `load`, `store`,
+/// and `clamp` from `min`/`max`, bound first so that NaN propagates); the ISA-specific rest
+/// (`Tail`, `tail`, `load_part`, `store_part`, `fma`) follows as written in the ISA file.
+macro_rules! sep_vector_impl {
+    ($K:ty: $V:ty, lanes $lanes:literal, rt $rt:literal, vc $vc:literal;
+     splat $splat:path, load $load:path, store $store:path, min $min:path, max $max:path;
+     $($rest:tt)*) => {
+        impl $crate::separable::SepVector for $K {
+            type V = $V;
+            const LANES: usize = $lanes;
+            const RT: usize = $rt;
+            const VC: usize = $vc;
+
+            #[inline(always)]
+            unsafe fn splat(x: f32) -> $V {
+                // SAFETY: the ISA's target features are present (the trait's contract).
+                unsafe { $splat(x) }
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> $V {
+                // SAFETY: target features; `p` readable for a vector (the caller's contract).
+                unsafe { $load(p) }
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut f32, v: $V) {
+                // SAFETY: target features; `p` writable for a vector (the caller's contract).
+                unsafe { $store(p, v) }
+            }
+            #[inline(always)]
+            unsafe fn clamp(v: $V, lo: $V, hi: $V) -> $V {
+                // SAFETY: the ISA's target features are present (the trait's contract).
+                unsafe { $min(hi, $max(lo, v)) }
+            }
+
+            $($rest)*
+        }
+    };
+}
+pub(crate) use sep_vector_impl;
