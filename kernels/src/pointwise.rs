@@ -9,34 +9,31 @@
 //!
 //! # Packed layout
 //!
-//! The output channels are cut into column panels, left to right, each `FULL_NV` vectors of
-//! `LANES` columns except the last, which is as many vectors as the columns left need when
-//! that is at most `MAX_NV` (else `FULL_NV`). Columns past `out_c` are zero. A panel of width
-//! `w` starting at column `n0` starts at offset `(in_c + 1) · n0` and is
+//! Column panels, left to right, of `FULL_NV` vectors of `LANES` columns; the last is as many
+//! vectors as the columns left need if at most `MAX_NV`. Columns past `out_c` are zero. A
+//! panel of width `w` at column `n0` starts at offset `(in_c + 1) · n0` and is
 //!
 //! ```text
 //! [bias[n0 .. n0+w]]                      w floats (zeros without a bias)
 //! [B[k][n0 .. n0+w]] for k in 0..in_c     in_c rows of w floats, B[k][n] = weights[n][k]
 //! ```
 //!
-//! so a tile streams a panel linearly and a K block `[k0, k1)` is the run of rows `k0..k1`.
-//! Length: `(in_c + 1) · round_up(out_c, LANES)`; a buffer is only valid for the ISA that
-//! packed it.
+//! so a K block `[k0, k1)` is the run of rows `k0..k1`. Length: `(in_c + 1) ·
+//! round_up(out_c, LANES)`; a buffer is only valid for the ISA that packed it.
 //!
 //! # Loop nests
 //!
 //! - Panel-major (`A_BLOCK_BYTES == 0`): `for panel { for K block { for M tile } }`; a K block
 //!   of one panel (at most `B_BLOCK_BYTES`) stays in L1 while every row sweeps over it. With
 //!   `PREFETCH`, each sweep prefetches the next sweep's packed block into L1, a slice per tile.
-//! - K-major (GotoBLAS): `for K block { for M block { for panel { for M tile } } }`; one K
-//!   block size for all panels, and an M block of A (at most `A_BLOCK_BYTES`) stays in L2
-//!   while every panel sweeps over it, so A is read from memory once per K block.
+//! - K-major (GotoBLAS): `for K block { for M block { for panel { for M tile } } }`; an M
+//!   block of A (at most `A_BLOCK_BYTES`) stays in L2 while every panel sweeps over it.
 //!
 //! Partial sums of all but the last K block go through C; the bias enters with the first
-//! block and the activation with the last (the others clamp to `±inf`, an identity that keeps
-//! NaN). A sweep's rows are split into `ceil(rows / MAX_ROWS)` tiles of nearly equal height
-//! (49 rows, at most 6 → 4×6 + 5×5), so no thin tile runs short of independent FMA chains.
-//! Columns past `out_c` are computed on zero weights and never stored.
+//! block, the activation with the last (the others clamp to `±inf`, keeping NaN). Rows are
+//! split into `ceil(rows / MAX_ROWS)` tiles of nearly equal height (49 rows, at most 6 →
+//! 4×6 + 5×5), so no thin tile runs short of FMA chains. Columns past `out_c` are computed
+//! on zero weights and never stored.
 
 use crate::{Activation, KernelError, PointwiseShape, error::check_len};
 
@@ -111,12 +108,14 @@ pub(crate) trait Microkernel: Sized {
     }
 }
 
-/// Implements the [`Microkernel`] operations that are one intrinsic each, from the ISA's
-/// `splat`, `load`, `store`, `max` and `min`; `clamp` is `min(hi, max(lo, x))`: with the bound
-/// first, the max/min intrinsics (which return their second operand on NaN) keep NaN in `x`.
+/// Implements `V`, `Tail`, `LANES` and the [`Microkernel`] operations that are one intrinsic
+/// each (`splat`, `load`, `store`), with `clamp` as `min(hi, max(lo, x))`: bound first, the
+/// max/min intrinsics (which return their second operand on NaN) keep NaN in `x`.
 macro_rules! simd_ops {
-    ($v:ty; $splat:path, $load:path, $store:path, $max:path, $min:path) => {
+    ($v:ty, $tail:ty, $lanes:literal; $splat:path, $load:path, $store:path, $max:path, $min:path) => {
         type V = $v;
+        type Tail = $tail;
+        const LANES: usize = $lanes;
         #[inline(always)]
         unsafe fn splat(x: f32) -> $v {
             // SAFETY: the ISA is available (trait contract).
@@ -184,10 +183,8 @@ macro_rules! target_isa {
 }
 pub(crate) use target_isa;
 
-/// The default K loop: per `k`, `NV` B vector loads and one A broadcast per row.
-///
-/// # Safety
-/// As [`Microkernel::k_loop`].
+/// The default K loop: per `k`, `NV` B vector loads and one A broadcast per row. # Safety: as
+/// [`Microkernel::k_loop`].
 #[inline(always)]
 pub(crate) unsafe fn broadcast_k_loop<K: Microkernel, const MR: usize, const NV: usize>(
     acc: &mut [[K::V; NV]; MR],
@@ -284,17 +281,15 @@ pub(crate) fn run<K: Microkernel>(
     check_len("packed", packed_len::<K>(s)?, packed.len())?;
     check_len("output", output_len, output.len())?;
     K::ensure_available()?;
-    let (lo, hi) = act.bounds();
     let (a, b, c) = (input.as_ptr(), packed.as_ptr(), output.as_mut_ptr());
-    let g = Gemm { m: s.pixels, k: s.in_c, n: s.out_c, a, packed: b, c, lo, hi };
+    let g = Gemm { m: s.pixels, k: s.in_c, n: s.out_c, a, packed: b, c, bounds: act.bounds() };
     // SAFETY: the CPU runs K's ISA (checked above); the slices have exactly the lengths that
     // `drive` requires (checked above), and `output`, a unique borrow, overlaps neither other.
     unsafe { K::run(&g) };
     Ok(())
 }
 
-/// One GEMM: `m × k` A at `a`, B packed by [`pack`] (`packed_len` floats) at `packed`, `m × n`
-/// C at `c`, and the activation bounds.
+/// One GEMM: `m × k` A at `a`, B packed by [`pack`] at `packed`, `m × n` C at `c`, bounds.
 pub(crate) struct Gemm {
     m: usize,
     k: usize,
@@ -302,15 +297,13 @@ pub(crate) struct Gemm {
     a: *const f32,
     packed: *const f32,
     c: *mut f32,
-    lo: f32,
-    hi: f32,
+    bounds: (f32, f32),
 }
 
-/// What every tile of one (panel, K block) sweep shares: the row strides of A and C, the
-/// panel's bias head and the block's first B row (`NV·LANES` and `kc·NV·LANES` floats), the
-/// block's K steps, whether it is the first (start from the bias, else from C), its bounds
-/// (`±inf` but for the last block), whether the panel's last vector is all real columns and
-/// its tail, and the next sweep's packed data to prefetch (pointer, floats inside the buffer).
+/// What the tiles of one (panel, K block) sweep share: row strides of A and C, the bias head
+/// and first B row (`NV·LANES`, `kc·NV·LANES` floats), K steps, first block (start from the
+/// bias, else C), bounds (`±inf` but in the last block), last vector all real columns, its
+/// tail, and the next sweep's packed data to prefetch (pointer, floats inside the buffer).
 pub(crate) struct Sweep<K: Microkernel> {
     lda: usize,
     ldc: usize,
@@ -325,24 +318,16 @@ pub(crate) struct Sweep<K: Microkernel> {
 }
 
 impl<K: Microkernel> Sweep<K> {
-    /// The sweep over K rows `k0..k1` of the panel of `nv` vectors at column `n0`.
-    ///
-    /// # Safety
-    /// As [`drive`], with `n0 < n` and `k0 < k1 <= k`.
+    /// The sweep over K rows `ks = k0..k1` of the panel of `nv` vectors at column `n0`.
+    /// # Safety: as [`drive`], with `n0 < n` and `k0 < k1 <= k`.
     #[inline(always)]
-    unsafe fn new(
-        g: &Gemm,
-        n0: usize,
-        nv: usize,
-        (k0, k1): (usize, usize),
-        next: (*const f32, usize),
-    ) -> Self {
-        let (w, last) = (nv * K::LANES, k1 == g.k);
+    unsafe fn new(g: &Gemm, n0: usize, nv: usize, ks: (usize, usize), next: (*const f32, usize)) -> Self {
+        let ((k0, k1), w) = (ks, nv * K::LANES);
         let valid = (g.n - n0).min(w) - (nv - 1) * K::LANES;
         // SAFETY: the panel at column n0 starts at (k+1)·n0 inside the buffer (the panels
         // before it hold (k+1)·n0 floats); its head is w floats, then rows k0..k1 < k.
         let (head, b) = unsafe { (g.packed.add((g.k + 1) * n0), g.packed.add((g.k + 1) * n0 + w + k0 * w)) };
-        let bounds = if last { (g.lo, g.hi) } else { (f32::NEG_INFINITY, f32::INFINITY) };
+        let bounds = if k1 == g.k { g.bounds } else { (f32::NEG_INFINITY, f32::INFINITY) };
         // SAFETY: 1 <= valid <= LANES; CPU features from the caller.
         let tail = unsafe { K::tail(valid) };
         Self {
@@ -367,9 +352,7 @@ fn k_block<K: Microkernel>(k: usize, width: usize) -> usize {
 }
 
 /// Runs the whole GEMM in `K`'s loop nest (module docs); instantiated by each ISA's
-/// [`Microkernel::run`] under its target features, so that everything inlines.
-///
-/// # Safety
+/// [`Microkernel::run`] under its target features, so that everything inlines. # Safety:
 /// The CPU supports `K`'s ISA; `g`'s pointers hold the floats its docs give, laid out by
 /// [`pack`] for `packed`, and C overlaps neither A nor B; the shape is valid.
 #[inline(always)]
@@ -378,10 +361,8 @@ pub(crate) unsafe fn drive<K: Microkernel>(g: &Gemm) {
     unsafe { if K::A_BLOCK_BYTES == 0 { panel_major::<K>(g) } else { k_major::<K>(g) } }
 }
 
-/// `for panel { for K block { sweep all rows } }`, prefetching with `PREFETCH`.
-///
-/// # Safety
-/// As [`drive`].
+/// `for panel { for K block { sweep all rows } }`, prefetching with `PREFETCH`. # Safety: as
+/// [`drive`].
 #[inline(always)]
 unsafe fn panel_major<K: Microkernel>(g: &Gemm) {
     let (k, n) = (g.k, g.n);
@@ -416,10 +397,8 @@ unsafe fn panel_major<K: Microkernel>(g: &Gemm) {
     }
 }
 
-/// `for K block { for M block { for panel { sweep the block's rows } } }`.
-///
-/// # Safety
-/// As [`drive`].
+/// `for K block { for M block { for panel { sweep the block's rows } } }`. # Safety: as
+/// [`drive`].
 #[inline(always)]
 unsafe fn k_major<K: Microkernel>(g: &Gemm) {
     let (m, k, n) = (g.m, g.k, g.n);
@@ -450,10 +429,7 @@ unsafe fn k_major<K: Microkernel>(g: &Gemm) {
     }
 }
 
-/// [`sweep`] for a panel of `nv` vectors.
-///
-/// # Safety
-/// As [`sweep`] with `NV = nv`.
+/// [`sweep`] for a panel of `nv` vectors. # Safety: as [`sweep`] with `NV = nv`.
 #[inline(always)]
 unsafe fn sweep_panel<K: Microkernel>(nv: usize, sw: &Sweep<K>, a: *const f32, c: *mut f32, m: usize) {
     // SAFETY: passed on; `nv <= MAX_NV` (panel_vectors), so the guards select `nv`.
@@ -529,14 +505,17 @@ pub(crate) unsafe fn tile<K: Microkernel, const MR: usize, const NV: usize>(
     // full; CPU features from the caller.
     unsafe {
         let mut acc = [[K::splat(0.0); NV]; MR];
-        for (r, row) in acc.iter_mut().enumerate() {
-            let cr = c.add(r * sw.ldc);
-            for (v, x) in row.iter_mut().enumerate() {
-                *x = match (sw.first, part(v)) {
-                    (true, _) => K::load(sw.head.add(v * l)),
-                    (false, false) => K::load(cr.add(v * l)),
-                    (false, true) => K::load_tail(cr.add(v * l), sw.tail),
-                };
+        if sw.first {
+            for v in 0..NV {
+                let bv = K::load(sw.head.add(v * l));
+                acc.iter_mut().for_each(|row| row[v] = bv);
+            }
+        } else {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (v, x) in row.iter_mut().enumerate() {
+                    let p = c.add(r * sw.ldc + v * l);
+                    *x = if part(v) { K::load_tail(p, sw.tail) } else { K::load(p) };
+                }
             }
         }
         K::k_loop::<MR, NV>(&mut acc, a, sw.lda, sw.b, sw.kc);

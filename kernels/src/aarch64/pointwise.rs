@@ -1,12 +1,10 @@
-//! Pointwise 1×1 convolution (NHWC) and dense layers as a GEMM over packed weight panels,
-//! NEON: the microkernel behind the generic plan and driver in `crate::pointwise` (which
-//! documents the packed layout and the loop nests).
+//! Pointwise 1×1 convolution (NHWC) and dense layers, NEON: the microkernel behind the plan
+//! and driver of `crate::pointwise` (which documents the packed layout and loop nests).
 //!
 //! Panels are 8 columns (2 Q registers) wide, except the last one when at most 4 columns are
 //! left: it is then 4 columns (1 Q register) wide. Length: `(in_c + 1) · round_up(out_c, 4)`.
-//! Loop nest: K-major (GotoBLAS): K blocks of at most 16 KiB of an 8-wide panel (512 rows)
-//! stay in L1 while the rows of an M block sweep over them, and the M block of A (at most
-//! 128 KiB) stays in L2 while every panel sweeps over it.
+//! K-major (GotoBLAS) loop nest: K blocks of 16 KiB of an 8-wide panel (512 rows) in L1,
+//! M blocks of A of 128 KiB in L2 while every panel sweeps over them.
 //!
 //! Microkernel: `MR` rows × `NV` Q registers of 4 columns, `MR·NV` accumulators; at most 8×8
 //! (16 accumulators + 8 A registers + 2 B registers = 26 of the 32 vector registers). Per
@@ -30,11 +28,8 @@ entry_points!(Neon, "a CPU without NEON");
 struct Neon;
 
 impl Microkernel for Neon {
-    simd_ops!(float32x4_t; vdupq_n_f32, vld1q_f32, vst1q_f32, vmaxq_f32, vminq_f32);
+    simd_ops!(float32x4_t, usize, 4; vdupq_n_f32, vld1q_f32, vst1q_f32, vmaxq_f32, vminq_f32);
     target_isa!("neon");
-    /// Valid lanes (1..=4) of the last vector.
-    type Tail = usize;
-    const LANES: usize = 4;
     const FULL_NV: usize = 2;
     const MAX_NV: usize = 2;
     const MAX_ROWS: [usize; 3] = [8, 8, 8];

@@ -23,10 +23,8 @@ entry_points!(Avx512, "a CPU without AVX-512F");
 struct Avx512;
 
 impl Microkernel for Avx512 {
-    simd_ops!(__m512; _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_max_ps, _mm512_min_ps);
+    simd_ops!(__m512, __mmask16, 16; _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_max_ps, _mm512_min_ps);
     target_isa!("avx512f");
-    type Tail = __mmask16;
-    const LANES: usize = 16;
     const FULL_NV: usize = 2;
     const MAX_NV: usize = 3;
     const MAX_ROWS: [usize; 3] = [12, 12, 8];
@@ -39,15 +37,9 @@ impl Microkernel for Avx512 {
     }
 
     #[inline(always)]
-    unsafe fn broadcast(p: *const f32) -> __m512 {
-        // SAFETY: `p` is readable (trait contract).
-        unsafe { _mm512_set1_ps(*p) }
-    }
-
-    #[inline(always)]
-    unsafe fn fma(a: __m512, b: __m512, acc: __m512) -> __m512 {
-        // SAFETY: AVX-512F is available (trait contract).
-        unsafe { _mm512_fmadd_ps(a, b, acc) }
+    unsafe fn tail(valid: usize) -> __mmask16 {
+        // 1 <= valid <= 16: the first `valid` lanes.
+        (u32::MAX >> (32 - valid)) as __mmask16
     }
 
     #[inline(always)]
@@ -57,14 +49,20 @@ impl Microkernel for Avx512 {
     }
 
     #[inline(always)]
-    unsafe fn tail(valid: usize) -> __mmask16 {
-        // 1 <= valid <= 16: the first `valid` lanes.
-        (u32::MAX >> (32 - valid)) as __mmask16
-    }
-
-    #[inline(always)]
     unsafe fn prefetch(p: *const f32) {
         // SAFETY: a prefetch reads nothing architecturally and cannot fault.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+
+    #[inline(always)]
+    unsafe fn broadcast(p: *const f32) -> __m512 {
+        // SAFETY: `p` is readable (trait contract).
+        unsafe { _mm512_set1_ps(*p) }
+    }
+
+    #[inline(always)]
+    unsafe fn fma(a: __m512, b: __m512, acc: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available (trait contract).
+        unsafe { _mm512_fmadd_ps(a, b, acc) }
     }
 }

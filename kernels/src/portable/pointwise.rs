@@ -1,13 +1,8 @@
-//! Pointwise 1×1 convolution (NHWC) and dense layers as a GEMM over packed weight panels,
-//! portable `f32x8`: the microkernel behind the generic plan and driver in `crate::pointwise`
-//! (which documents the packed layout and the loop nest).
+//! Pointwise 1×1 convolution (NHWC) and dense layers, portable `f32x8`: the microkernel behind
+//! the plan and driver of `crate::pointwise` (which documents the packed layout and loop nests).
 //!
-//! Panels of 8 output channels (one `f32x8`), the last one zero-padded past `out_c`. Length:
-//! `(in_c + 1) · round_up(out_c, 8)` (the same length as the AVX2 tier, but not the same
-//! layout: a buffer is only valid for the tier that packed it). Tiles of up to 4 rows × 8
-//! columns (4 accumulators, one B vector and one broadcast per `k`); columns past `out_c` are
-//! computed on zero weights and not stored. Loop nest: panel-major, with no K blocking in
-//! practice (a block holds 512 input channels).
+//! Panels of 8 columns (one `f32x8`): length `(in_c + 1) · round_up(out_c, 8)`, as AVX2's but
+//! not its layout. Tiles of up to 4 rows × 8 columns; panel-major, K blocks of 512 rows.
 
 use wide::f32x8;
 
@@ -21,7 +16,6 @@ struct Portable;
 
 impl Microkernel for Portable {
     type V = f32x8;
-    /// Valid lanes (1..=8) of the last vector.
     type Tail = usize;
     const LANES: usize = 8;
     const FULL_NV: usize = 1;
@@ -58,8 +52,7 @@ impl Microkernel for Portable {
     #[inline(always)]
     unsafe fn load_tail(p: *const f32, valid: usize) -> f32x8 {
         let mut t = [0.0f32; 8];
-        // SAFETY: `valid <= 8` readable floats at `p` (trait contract) into the 8 of a stack
-        // array, which cannot overlap them.
+        // SAFETY: `valid <= 8` readable floats at `p` (trait contract) into a separate array.
         unsafe { core::ptr::copy_nonoverlapping(p, t.as_mut_ptr(), valid) };
         f32x8::new(t)
     }
@@ -77,9 +70,8 @@ impl Microkernel for Portable {
 
     #[inline(always)]
     unsafe fn clamp(x: f32x8, lo: f32x8, hi: f32x8) -> f32x8 {
-        // The bound as the first operand of fast_max/fast_min (the NaN-propagating order on SSE
-        // and NEON), then NaN lanes restored for the backends whose fast_max/fast_min drop
-        // them, so NaN propagates exactly like the reference.
+        // Bound first (the NaN-propagating order on SSE and NEON), then NaN lanes restored for
+        // backends whose fast_max/fast_min drop them: NaN propagates as in the reference.
         x.is_nan().bitselect(x, lo.fast_max(x).fast_min(hi))
     }
 
@@ -91,8 +83,7 @@ impl Microkernel for Portable {
 
     #[inline(always)]
     unsafe fn store_tail(p: *mut f32, valid: usize, v: f32x8) {
-        // SAFETY: `valid <= 8` writable floats at `p` (trait contract), from a stack array that
-        // cannot overlap them.
+        // SAFETY: `valid <= 8` writable floats at `p` (trait contract) from a separate array.
         unsafe { core::ptr::copy_nonoverlapping(v.to_array().as_ptr(), p, valid) }
     }
 

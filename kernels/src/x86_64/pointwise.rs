@@ -27,10 +27,8 @@ static MASK_TABLE: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0
 struct Avx2;
 
 impl Microkernel for Avx2 {
-    simd_ops!(__m256; _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_max_ps, _mm256_min_ps);
+    simd_ops!(__m256, __m256i, 8; _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_max_ps, _mm256_min_ps);
     target_isa!("avx2,fma");
-    type Tail = __m256i;
-    const LANES: usize = 8;
     const FULL_NV: usize = 2;
     const MAX_NV: usize = 3;
     const MAX_ROWS: [usize; 3] = [8, 6, 3];
@@ -39,18 +37,6 @@ impl Microkernel for Avx2 {
     unsafe fn load_tail(p: *const f32, mask: __m256i) -> __m256 {
         // SAFETY: the lanes `mask` enables are readable; the others are not touched.
         unsafe { _mm256_maskload_ps(p, mask) }
-    }
-
-    #[inline(always)]
-    unsafe fn broadcast(p: *const f32) -> __m256 {
-        // SAFETY: `p` is readable (trait contract).
-        unsafe { _mm256_broadcast_ss(&*p) }
-    }
-
-    #[inline(always)]
-    unsafe fn fma(a: __m256, b: __m256, acc: __m256) -> __m256 {
-        // SAFETY: FMA is available (trait contract).
-        unsafe { _mm256_fmadd_ps(a, b, acc) }
     }
 
     #[inline(always)]
@@ -63,5 +49,17 @@ impl Microkernel for Avx2 {
     unsafe fn tail(valid: usize) -> __m256i {
         // SAFETY: 1 <= valid <= 8: the 8 entries at 8 - valid are inside MASK_TABLE.
         unsafe { _mm256_loadu_si256(MASK_TABLE.as_ptr().add(8 - valid).cast()) }
+    }
+
+    #[inline(always)]
+    unsafe fn fma(a: __m256, b: __m256, acc: __m256) -> __m256 {
+        // SAFETY: FMA is available (trait contract).
+        unsafe { _mm256_fmadd_ps(a, b, acc) }
+    }
+
+    #[inline(always)]
+    unsafe fn broadcast(p: *const f32) -> __m256 {
+        // SAFETY: `p` is readable (trait contract).
+        unsafe { _mm256_broadcast_ss(&*p) }
     }
 }
