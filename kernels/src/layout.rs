@@ -3,6 +3,7 @@
 //! best implementation available is always used.
 
 use crate::KernelError;
+use crate::error::check_strided;
 
 /// Writes the transpose of the row-major `rows × cols` matrix `src` into `dst`
 /// (`dst[c·rows + r] = src[r·cols + c]`), with the AVX2 kernel where the CPU has AVX2+FMA and
@@ -52,40 +53,4 @@ pub fn transpose_strided(
         return crate::x86_64::layout::transpose_strided(rows, cols, src, ld_src, dst, ld_dst);
     }
     crate::portable::layout::transpose_strided(rows, cols, src, ld_src, dst, ld_dst)
-}
-
-/// Checks a strided transpose's arguments: strides at least the row lengths, and the last
-/// row of each matrix ending inside its slice (an empty matrix needs nothing).
-pub(crate) fn check_strided(
-    rows: usize,
-    cols: usize,
-    src_len: usize,
-    ld_src: usize,
-    dst_len: usize,
-    ld_dst: usize,
-) -> Result<(), KernelError> {
-    if rows == 0 || cols == 0 {
-        return Ok(());
-    }
-    if ld_src < cols {
-        return Err(KernelError::LengthMismatch { what: "src row stride", expected: cols, actual: ld_src });
-    }
-    if ld_dst < rows {
-        return Err(KernelError::LengthMismatch { what: "dst row stride", expected: rows, actual: ld_dst });
-    }
-    let end = |n: usize, ld: usize, len: usize| {
-        (n - 1)
-            .checked_mul(ld)
-            .and_then(|x| x.checked_add(len))
-            .ok_or(KernelError::Overflow { what: "matrix extent" })
-    };
-    let src_need = end(rows, ld_src, cols)?;
-    let dst_need = end(cols, ld_dst, rows)?;
-    if src_len < src_need {
-        return Err(KernelError::LengthMismatch { what: "src", expected: src_need, actual: src_len });
-    }
-    if dst_len < dst_need {
-        return Err(KernelError::LengthMismatch { what: "dst", expected: dst_need, actual: dst_len });
-    }
-    Ok(())
 }

@@ -64,6 +64,8 @@ mod dwconv_layout;
 pub mod error;
 pub mod geometry;
 pub mod layout;
+/// Pointwise / dense GEMM: the plan and driver every ISA's microkernel runs under.
+mod pointwise;
 pub mod portable;
 pub mod reference;
 /// Separable passes: the plan, packing and generic drivers, once for every tier.

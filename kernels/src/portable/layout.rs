@@ -1,7 +1,7 @@
 //! Matrix transpose for layout conversion (NCHW <-> NHWC), portable: blocks of 16×16 so that
 //! the 16 source rows and 16 destination rows of a block stay in L1.
 
-use crate::{KernelError, error::check_len, error::checked_product};
+use crate::{KernelError, error::check_len, error::check_strided, error::checked_product};
 
 /// Block edge.
 const B: usize = 16;
@@ -28,7 +28,7 @@ pub fn transpose_strided(
     dst: &mut [f32],
     ld_dst: usize,
 ) -> Result<(), KernelError> {
-    crate::layout::check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
+    check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
     for r0 in (0..rows).step_by(B) {
         let r1 = (r0 + B).min(rows);
         for c0 in (0..cols).step_by(B) {

@@ -13,7 +13,7 @@ use core::arch::x86_64::{
     _mm256_unpacklo_ps,
 };
 
-use crate::{KernelError, error::check_len, error::checked_product};
+use crate::{KernelError, error::check_len, error::check_strided, error::checked_product};
 
 /// Writes the transpose of the row-major `rows × cols` matrix `src` into `dst`
 /// (`dst[c·rows + r] = src[r·cols + c]`). Errors: `rows·cols` overflows, or a slice whose
@@ -41,7 +41,7 @@ pub fn transpose_strided(
     dst: &mut [f32],
     ld_dst: usize,
 ) -> Result<(), KernelError> {
-    crate::layout::check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
+    check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
     super::ensure_available()?;
     // SAFETY: AVX2 is available (checked above); `check_strided` proved that `rows` rows of
     // `cols` floats at stride `ld_src` lie in `src` and `cols` rows of `rows` floats at stride

@@ -1,352 +1,65 @@
-//! Pointwise 1×1 convolution (NHWC) as a GEMM over packed weight panels, AVX2+FMA.
+//! Pointwise 1×1 convolution (NHWC) and dense layers, AVX2+FMA: the microkernel behind the
+//! plan and driver of `crate::pointwise` (which documents the packed layout and loop nests).
 //!
-//! The GEMM is `C[M×N] = A[M×K] · B[K×N]` with `M = pixels`, `K = in_c`, `N = out_c`; `A` is
-//! the input (row-major, row stride `K`, not packed: NHWC pixels are already contiguous rows)
-//! and `C` the output (row-major, row stride `N`). Only `B` (the weights) is packed.
+//! Panels are 16 columns (2 YMM vectors), the last one 8 when `r <= 8` columns are left (only
+//! when `out_c <= 8`), 16 for `9..=16` and 24 (3 vectors; e.g. `out_c = 24`) for `17..=24`.
+//! Length: `(in_c + 1) · round_up(out_c, 8)`. Panel-major loop nest, K blocks of 16 KiB.
 //!
-//! # Packed layout
-//!
-//! The output channels are cut into column panels, left to right. Every panel is 16 columns
-//! (2 YMM vectors) wide, except the last one, whose width depends on the `r` columns left:
-//! `r <= 8` (only when `out_c <= 8`) → 8 columns (1 vector), `9 <= r <= 16` → 16, and
-//! `17 <= r <= 24` → 24 (3 vectors; e.g. `out_c = 24` is a single 24-wide panel). Columns
-//! past `out_c` are zero. The total padded width is `round_up(out_c, 8)` and a panel starting
-//! at column `n0` starts at offset `(in_c + 1) · n0` in the buffer. A panel of width `w` is:
-//!
-//! ```text
-//! [bias[n0 .. n0+w]]                      w floats (zeros without a bias)
-//! [B[k][n0 .. n0+w]] for k in 0..in_c     in_c rows of w floats, B[k][n] = weights[n][k]
-//! ```
-//!
-//! so the microkernel streams a panel linearly (bias, then one `w`-wide row per `k`), and a
-//! K block `[k0, k1)` of the panel is the contiguous run of rows `k0..k1`.
-//! Length: `(in_c + 1) · round_up(out_c, 8)`.
-//!
-//! # Loop nest and register tiles
-//!
-//! `for panel { for K block { for M tile { microkernel } } }`: a K block of one panel (at most
-//! `B_BLOCK_BYTES`, 16 KiB) stays in L1 while every pixel row sweeps over it; the A rows of a
-//! tile stream from L1/L2. Partial sums of all but the last K block are stored into the output
-//! and reloaded by the next block; the bias is added by the first block and the activation
-//! applied by the last one (the others clamp to `±inf`, an identity that keeps NaN).
-//!
-//! Microkernel tiles (`MR` rows × `NV` vectors of 8 columns; one A scalar broadcast per row and
-//! `k`, `NV` B vectors loaded per `k`): 6×16 (12 accumulators, 2 B vectors, 1 broadcast) for
-//! 16-wide panels, 3×24 (9 accumulators, 3 B vectors) for the 24-wide one and 8×8 for an
-//! 8-wide one; each keeps at least 8 independent FMA chains (2 FMA pipes × 4 cycles latency).
-//! A 4×24 tile would need all 16 YMM registers (12 + 3 + 1) and LLVM then spills an
-//! accumulator inside the K loop (measured: half the speed of 3×24). The M rows of a panel
-//! are split into `ceil(M / MR_max)` tiles of as equal a size as possible (e.g. 49 rows →
-//! 4×6 + 5×5), so no thin single-row tile runs with too few independent FMA chains. Columns
-//! past `out_c` in the last vector are computed on zero weights and never stored (masked loads
-//! / stores).
+//! Tiles (`MR` rows × `NV` vectors, one A broadcast per row and `k`, `NV` B loads per `k`):
+//! 6×16 (12 accumulators, 2 B vectors, 1 broadcast) for 16-wide panels, 3×24 (9 + 3 + 1) for
+//! the 24-wide one and 8×8 for an 8-wide one, each at least 8 independent FMA chains (2 pipes
+//! × 4 cycles). A 4×24 tile needs all 16 YMM registers and LLVM then spills an accumulator in
+//! the K loop (measured: half the speed of 3×24). The last vector goes through `vmaskmovps`.
 
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256,
-    _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_max_ps, _mm256_min_ps, _mm256_set1_ps, _mm256_setzero_ps,
-    _mm256_storeu_ps,
+    _mm256_maskload_ps, _mm256_maskstore_ps, _mm256_max_ps, _mm256_min_ps, _mm256_set1_ps, _mm256_storeu_ps,
 };
 
-use crate::{Activation, KernelError, PointwiseShape, error::check_len};
+use crate::pointwise::{Microkernel, entry_points, simd_ops, target_isa};
 
-/// f32 lanes of a YMM register.
-const LANES: usize = 8;
-
-/// Target size in bytes of one K block of one panel (the part of B kept hot in L1 while all
-/// M tiles sweep over it).
-const B_BLOCK_BYTES: usize = 16 * 1024;
+entry_points!(Avx2, "a CPU without AVX2 and FMA");
 
 /// `MASK_TABLE[8 - n..16 - n]` enables the first `n` lanes.
 static MASK_TABLE: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/// Vectors (of 8 columns) in the panel that starts at column `n0` of an `n`-column output.
-#[inline]
-fn panel_vectors(n: usize, n0: usize) -> usize {
-    match n - n0 {
-        0..=8 => 1,
-        9..=16 => 2,
-        17..=24 => 3,
-        _ => 2,
+/// The AVX2+FMA pointwise microkernel (YMM registers of 8 f32).
+struct Avx2;
+
+impl Microkernel for Avx2 {
+    simd_ops!(__m256, __m256i, 8; _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_max_ps, _mm256_min_ps);
+    target_isa!("avx2,fma");
+    const FULL_NV: usize = 2;
+    const MAX_NV: usize = 3;
+    const MAX_ROWS: [usize; 3] = [8, 6, 3];
+
+    #[inline(always)]
+    unsafe fn load_tail(p: *const f32, mask: __m256i) -> __m256 {
+        // SAFETY: the lanes `mask` enables are readable; the others are not touched.
+        unsafe { _mm256_maskload_ps(p, mask) }
     }
-}
 
-/// Largest row count of a microkernel tile for a panel of `nv` vectors.
-#[inline]
-fn max_rows(nv: usize) -> usize {
-    match nv {
-        1 => 8,
-        2 => 6,
-        _ => 3,
+    #[inline(always)]
+    unsafe fn store_tail(p: *mut f32, mask: __m256i, v: __m256) {
+        // SAFETY: the lanes `mask` enables are writable; no other is written.
+        unsafe { _mm256_maskstore_ps(p, mask, v) }
     }
-}
 
-/// Length of the AVX2 packed pointwise weights: `(in_c + 1) · round_up(out_c, 8)` (see the
-/// module docs for the panel layout).
-pub fn pointwise_packed_len(s: &PointwiseShape) -> Result<usize, KernelError> {
-    s.validate()?;
-    let width =
-        s.out_c.checked_next_multiple_of(LANES).ok_or(KernelError::Overflow { what: "packed length" })?;
-    s.in_c
-        .checked_add(1)
-        .and_then(|rows| rows.checked_mul(width))
-        .ok_or(KernelError::Overflow { what: "packed length" })
-}
-
-/// Packs pointwise weights `[out_c][in_c]` and an optional bias `[out_c]` into the panels
-/// described in the module docs (bias at the head of each panel, then one panel-wide row per
-/// input channel, zero-padded past `out_c`). Every element of `packed` is written.
-///
-/// Errors: an invalid shape, `weights.len() != out_c · in_c`, a bias whose length is not
-/// `out_c`, `packed.len() !=` [`pointwise_packed_len`], or a CPU without AVX2+FMA
-/// ([`KernelError::IsaUnavailable`], since the buffer is only usable by [`pointwise_run`]).
-/// Nothing is written on error.
-pub fn pointwise_pack(
-    s: &PointwiseShape,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    let (_, weight_len, _) = s.validate()?;
-    check_len("weights", weight_len, weights.len())?;
-    if let Some(b) = bias {
-        check_len("bias", s.out_c, b.len())?;
+    #[inline(always)]
+    unsafe fn tail(valid: usize) -> __m256i {
+        // SAFETY: 1 <= valid <= 8: the 8 entries at 8 - valid are inside MASK_TABLE.
+        unsafe { _mm256_loadu_si256(MASK_TABLE.as_ptr().add(8 - valid).cast()) }
     }
-    check_len("packed", pointwise_packed_len(s)?, packed.len())?;
-    super::ensure_available()?;
 
-    let (k, n) = (s.in_c, s.out_c);
-    let mut n0 = 0;
-    let mut off = 0;
-    while n0 < n {
-        let w = panel_vectors(n, n0) * LANES;
-        let panel = &mut packed[off..off + (k + 1) * w];
-        let (head, rows) = panel.split_at_mut(w);
-        for (j, h) in head.iter_mut().enumerate() {
-            *h = match bias {
-                Some(b) if n0 + j < n => b[n0 + j],
-                _ => 0.0,
-            };
-        }
-        for (kk, row) in rows.chunks_exact_mut(w).enumerate() {
-            for (j, x) in row.iter_mut().enumerate() {
-                *x = if n0 + j < n { weights[(n0 + j) * k + kk] } else { 0.0 };
-            }
-        }
-        off += (k + 1) * w;
-        n0 += w;
+    #[inline(always)]
+    unsafe fn fma(a: __m256, b: __m256, acc: __m256) -> __m256 {
+        // SAFETY: FMA is available (trait contract).
+        unsafe { _mm256_fmadd_ps(a, b, acc) }
     }
-    debug_assert_eq!(off, packed.len());
-    Ok(())
-}
 
-/// Pointwise convolution on weights packed by [`pointwise_pack`]:
-/// `output[p][o] = act(bias[o] + Σ_k input[p][k] · weights[o][k])`.
-///
-/// - `input`: `[pixels][in_c]` (NHWC, `pixels = N·H·W`);
-/// - `packed`: [`pointwise_packed_len`] floats from [`pointwise_pack`] with the same shape;
-/// - `output`: `[pixels][out_c]`.
-///
-/// Errors: an invalid shape or clamp, a slice of the wrong length, or a CPU without AVX2+FMA.
-/// Nothing is written on error.
-pub fn pointwise_run(
-    s: &PointwiseShape,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let (input_len, _, output_len) = s.validate()?;
-    act.validate()?;
-    check_len("input", input_len, input.len())?;
-    check_len("packed", pointwise_packed_len(s)?, packed.len())?;
-    check_len("output", output_len, output.len())?;
-    super::ensure_available()?;
-    let (lo, hi) = act.bounds();
-    // SAFETY: the CPU has AVX2 and FMA (ensure_available above); `input`, `packed` and `output`
-    // have exactly the lengths `pixels·in_c`, `(in_c+1)·round_up(out_c, 8)` and
-    // `pixels·out_c` that `run_avx2` requires (checked above).
-    unsafe { run_avx2(s, input.as_ptr(), packed.as_ptr(), output.as_mut_ptr(), lo, hi) };
-    Ok(())
-}
-
-/// Arguments shared by every microkernel call of one (panel, K block) sweep.
-struct Sweep {
-    /// Row stride of A (`in_c`).
-    lda: usize,
-    /// Row stride of C (`out_c`).
-    ldc: usize,
-    /// The panel's bias head (`NV · 8` floats).
-    head: *const f32,
-    /// The panel's first B row of this K block (`kc · NV · 8` floats).
-    b: *const f32,
-    /// K steps in this block.
-    kc: usize,
-    /// Whether this is the first K block (start from the bias, else from C).
-    first: bool,
-    /// Activation bounds (`±inf` for all but the last K block).
-    lo: f32,
-    /// Upper bound.
-    hi: f32,
-    /// Valid columns (1..=8) of the panel's last vector.
-    last_valid: usize,
-}
-
-/// Runs the whole GEMM: panels, K blocks, M tiles.
-///
-/// # Safety
-/// The CPU supports AVX2 and FMA; `a` points to `pixels·in_c` readable floats, `packed` to
-/// `(in_c+1)·round_up(out_c, 8)` readable floats laid out by [`pointwise_pack`], and `c` to
-/// `pixels·out_c` writable floats not overlapping the others; the shape is valid.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2(s: &PointwiseShape, a: *const f32, packed: *const f32, c: *mut f32, lo: f32, hi: f32) {
-    let (m, k, n) = (s.pixels, s.in_c, s.out_c);
-    let mut n0 = 0;
-    while n0 < n {
-        let nv = panel_vectors(n, n0);
-        let width = nv * LANES;
-        let last_valid = (n - n0).min(width) - (nv - 1) * LANES;
-        // SAFETY: the panel at column n0 starts at (k+1)·n0 < packed length, since the panels
-        // before it are (k+1)·n0 floats in total (module docs).
-        let head = unsafe { packed.add((k + 1) * n0) };
-        let kc_max = (B_BLOCK_BYTES / (width * 4)).max(1);
-        let blocks = k.div_ceil(kc_max);
-        let kc = k.div_ceil(blocks);
-        let mut k0 = 0;
-        while k0 < k {
-            let k1 = (k0 + kc).min(k);
-            let last = k1 == k;
-            let sw = Sweep {
-                lda: k,
-                ldc: n,
-                head,
-                // SAFETY: rows k0..k1 of the panel lie inside it: the head is `width` floats,
-                // then k rows of `width`, and k0 < k.
-                b: unsafe { head.add(width + k0 * width) },
-                kc: k1 - k0,
-                first: k0 == 0,
-                lo: if last { lo } else { f32::NEG_INFINITY },
-                hi: if last { hi } else { f32::INFINITY },
-                last_valid,
-            };
-            // SAFETY: column n0 and K offset k0 are inside C's and A's rows (n0 < n, k0 < k), so
-            // the offset pointers stay in bounds; `sweep` reads columns k0..k1 of every A row
-            // and writes columns n0..n0+(nv-1)·8+last_valid = n0..min(n, n0+width) of every
-            // C row, all inside the buffers; CPU features are guaranteed by our caller.
-            unsafe {
-                let (a_k, c_n) = (a.add(k0), c.add(n0));
-                match nv {
-                    1 => sweep::<1>(&sw, a_k, c_n, m),
-                    2 => sweep::<2>(&sw, a_k, c_n, m),
-                    _ => sweep::<3>(&sw, a_k, c_n, m),
-                }
-            }
-            k0 = k1;
-        }
-        n0 += width;
-    }
-}
-
-/// Sweeps all `m` rows over one (panel, K block) in tiles of at most `max_rows(NV)` rows, split
-/// as evenly as possible.
-///
-/// # Safety
-/// The CPU supports AVX2 and FMA; `a` points to `m` rows (stride `sw.lda`) of `sw.kc` readable
-/// floats; `c` to `m` rows (stride `sw.ldc`) of `(NV-1)·8 + sw.last_valid` writable floats;
-/// `sw.head` and `sw.b` to `NV·8` and `sw.kc·NV·8` readable floats.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sweep<const NV: usize>(sw: &Sweep, a: *const f32, c: *mut f32, m: usize) {
-    let tiles = m.div_ceil(max_rows(NV));
-    let (base, extra) = (m / tiles, m % tiles);
-    let mut m0 = 0;
-    for t in 0..tiles {
-        let rows = base + usize::from(t < extra);
-        debug_assert!((1..=max_rows(NV)).contains(&rows));
-        // SAFETY: m0 + rows <= m, so the tile's rows are inside the `m` rows our caller
-        // guarantees; rows <= max_rows(NV), so each arm matches a kernel sized for that panel.
-        unsafe {
-            let (at, ct) = (a.add(m0 * sw.lda), c.add(m0 * sw.ldc));
-            match (NV, rows) {
-                (1, 8) => tile::<8, NV>(sw, at, ct),
-                (1, 7) => tile::<7, NV>(sw, at, ct),
-                (1 | 2, 6) => tile::<6, NV>(sw, at, ct),
-                (1 | 2, 5) => tile::<5, NV>(sw, at, ct),
-                (1 | 2, 4) => tile::<4, NV>(sw, at, ct),
-                (_, 3) => tile::<3, NV>(sw, at, ct),
-                (_, 2) => tile::<2, NV>(sw, at, ct),
-                _ => tile::<1, NV>(sw, at, ct),
-            }
-        }
-        m0 += rows;
-    }
-}
-
-/// The microkernel: an `MR × (NV·8)` block of C over one K block, accumulators in registers
-/// (`MR·NV` YMM), one A broadcast per row and `k`, `NV` B vectors per `k`.
-///
-/// # Safety
-/// As [`sweep`] with `m = MR`.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile<const MR: usize, const NV: usize>(sw: &Sweep, a: *const f32, c: *mut f32) {
-    // SAFETY: (covers the whole body) every pointer offset stays inside the ranges that
-    // `sweep`'s contract gives: rows r < MR of A and C, columns < kc of A, vectors v < NV of
-    // the head and of each B row, MASK_TABLE[8 - last_valid ..][..8] with 1 <= last_valid <= 8;
-    // the last vector of a C row is accessed through `mask` (only its `last_valid` lanes)
-    // unless all 8 lanes are valid; the CPU features are guaranteed by the caller.
-    unsafe {
-        let full = sw.last_valid == LANES;
-        let mask: __m256i = _mm256_loadu_si256(MASK_TABLE.as_ptr().add(LANES - sw.last_valid).cast());
-        let mut acc = [[_mm256_setzero_ps(); NV]; MR];
-        if sw.first {
-            for v in 0..NV {
-                let bv = _mm256_loadu_ps(sw.head.add(v * LANES));
-                for row in acc.iter_mut() {
-                    row[v] = bv;
-                }
-            }
-        } else {
-            for (r, row) in acc.iter_mut().enumerate() {
-                let cr = c.add(r * sw.ldc);
-                for (v, x) in row.iter_mut().enumerate() {
-                    *x = if v + 1 < NV || full {
-                        _mm256_loadu_ps(cr.add(v * LANES))
-                    } else {
-                        _mm256_maskload_ps(cr.add(v * LANES), mask)
-                    };
-                }
-            }
-        }
-
-        let mut ap = a;
-        let mut bp = sw.b;
-        for _ in 0..sw.kc {
-            let mut bv = [_mm256_setzero_ps(); NV];
-            for (v, x) in bv.iter_mut().enumerate() {
-                *x = _mm256_loadu_ps(bp.add(v * LANES));
-            }
-            for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm256_broadcast_ss(&*ap.add(r * sw.lda));
-                for (x, &b) in row.iter_mut().zip(bv.iter()) {
-                    *x = _mm256_fmadd_ps(av, b, *x);
-                }
-            }
-            ap = ap.add(1);
-            bp = bp.add(NV * LANES);
-        }
-
-        let lo = _mm256_set1_ps(sw.lo);
-        let hi = _mm256_set1_ps(sw.hi);
-        for (r, row) in acc.iter().enumerate() {
-            let cr = c.add(r * sw.ldc);
-            for (v, &x) in row.iter().enumerate() {
-                // Bound first: max/min return the second operand when either is NaN.
-                let y: __m256 = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
-                if v + 1 < NV || full {
-                    _mm256_storeu_ps(cr.add(v * LANES), y);
-                } else {
-                    _mm256_maskstore_ps(cr.add(v * LANES), mask, y);
-                }
-            }
-        }
+    #[inline(always)]
+    unsafe fn broadcast(p: *const f32) -> __m256 {
+        // SAFETY: `p` is readable (trait contract).
+        unsafe { _mm256_broadcast_ss(&*p) }
     }
 }
