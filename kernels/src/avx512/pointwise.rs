@@ -37,24 +37,6 @@ impl Microkernel for Avx512 {
     }
 
     #[inline(always)]
-    unsafe fn tail(valid: usize) -> __mmask16 {
-        // 1 <= valid <= 16: the first `valid` lanes.
-        (u32::MAX >> (32 - valid)) as __mmask16
-    }
-
-    #[inline(always)]
-    unsafe fn store_tail(p: *mut f32, mask: __mmask16, v: __m512) {
-        // SAFETY: the lanes `mask` enables are writable; no other is written.
-        unsafe { _mm512_mask_storeu_ps(p, mask, v) }
-    }
-
-    #[inline(always)]
-    unsafe fn prefetch(p: *const f32) {
-        // SAFETY: a prefetch reads nothing architecturally and cannot fault.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
-    }
-
-    #[inline(always)]
     unsafe fn broadcast(p: *const f32) -> __m512 {
         // SAFETY: `p` is readable (trait contract).
         unsafe { _mm512_set1_ps(*p) }
@@ -64,5 +46,23 @@ impl Microkernel for Avx512 {
     unsafe fn fma(a: __m512, b: __m512, acc: __m512) -> __m512 {
         // SAFETY: AVX-512F is available (trait contract).
         unsafe { _mm512_fmadd_ps(a, b, acc) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_tail(p: *mut f32, mask: __mmask16, v: __m512) {
+        // SAFETY: the lanes `mask` enables are writable; no other is written.
+        unsafe { _mm512_mask_storeu_ps(p, mask, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn tail(valid: usize) -> __mmask16 {
+        // 1 <= valid <= 16: the first `valid` lanes.
+        (u32::MAX >> (32 - valid)) as __mmask16
+    }
+
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch reads nothing architecturally and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
     }
 }

@@ -40,15 +40,9 @@ impl Microkernel for Avx2 {
     }
 
     #[inline(always)]
-    unsafe fn store_tail(p: *mut f32, mask: __m256i, v: __m256) {
-        // SAFETY: the lanes `mask` enables are writable; no other is written.
-        unsafe { _mm256_maskstore_ps(p, mask, v) }
-    }
-
-    #[inline(always)]
-    unsafe fn tail(valid: usize) -> __m256i {
-        // SAFETY: 1 <= valid <= 8: the 8 entries at 8 - valid are inside MASK_TABLE.
-        unsafe { _mm256_loadu_si256(MASK_TABLE.as_ptr().add(8 - valid).cast()) }
+    unsafe fn broadcast(p: *const f32) -> __m256 {
+        // SAFETY: `p` is readable (trait contract).
+        unsafe { _mm256_broadcast_ss(&*p) }
     }
 
     #[inline(always)]
@@ -58,8 +52,14 @@ impl Microkernel for Avx2 {
     }
 
     #[inline(always)]
-    unsafe fn broadcast(p: *const f32) -> __m256 {
-        // SAFETY: `p` is readable (trait contract).
-        unsafe { _mm256_broadcast_ss(&*p) }
+    unsafe fn store_tail(p: *mut f32, mask: __m256i, v: __m256) {
+        // SAFETY: the lanes `mask` enables are writable; no other is written.
+        unsafe { _mm256_maskstore_ps(p, mask, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn tail(valid: usize) -> __m256i {
+        // SAFETY: 1 <= valid <= 8: the 8 entries at 8 - valid are inside MASK_TABLE.
+        unsafe { _mm256_loadu_si256(MASK_TABLE.as_ptr().add(8 - valid).cast()) }
     }
 }
