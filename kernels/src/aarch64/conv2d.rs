@@ -1,5 +1,5 @@
 //! Dense and grouped k×k convolution, all groups in one pass (NEON): the 4-lane Q-register
-//! microkernels of the plan in [`crate::conv2d`].
+//! microkernels of the plan in the family module `conv2d`.
 //!
 //! - **Wide** plan: blocks of 16 output channels (four Q registers), a last block of 4, 8, 12
 //!   or 16 lanes for the remainder (partial vectors are stored lane by lane); register tiles
@@ -80,7 +80,7 @@ conv2d::vector_ops! { Neon: float32x4_t, usize, 4;
 conv2d::entry_points!(
     Neon,
     ", or a CPU without NEON ([`KernelError::IsaUnavailable`])",
-    /// Length of the NEON tier's packed buffer for `g`: the layouts of [`crate::conv2d`] with
+    /// Length of the NEON tier's packed buffer for `g`: the layouts of the family module `conv2d` with
     /// 4 lanes (wide blocks of 16 channels, then one block of `4·ceil(rem/4)` lanes for a
     /// remainder `rem` of 1..=15; narrow vectors of 4).
 );

@@ -1,5 +1,5 @@
 //! Dense and grouped k×k convolution, all groups in one pass (AVX-512F): the 16-lane ZMM
-//! microkernels of the wide plan in [`crate::conv2d`].
+//! microkernels of the wide plan in the family module `conv2d`.
 //!
 //! - **Wide** plan: blocks of 32 output channels (two ZMM), a last block of 16 lanes for a
 //!   remainder of 1..=16 or 32 lanes for 17..=31, stored through a lane mask
@@ -60,7 +60,7 @@ conv2d::vector_ops! { Avx512: __m512, __mmask16, 16;
 conv2d::entry_points!(
     Avx512,
     ", or a CPU without AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`])",
-    /// Length of the AVX-512 tier's packed buffer for `g`: the wide layout of [`crate::conv2d`]
+    /// Length of the AVX-512 tier's packed buffer for `g`: the wide layout of the family module `conv2d`
     /// with 16 lanes (blocks of 32 channels), or for a narrow geometry the AVX2 tier's narrow
     /// layout (exactly `crate::x86_64::conv2d::conv2d_packed_len(g)` floats).
 );

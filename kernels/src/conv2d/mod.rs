@@ -413,6 +413,16 @@ pub(crate) use unroll;
 macro_rules! entry_points {
     ($K:ty, $cpu:literal, $(#[$len_doc:meta])*) => {
         $(#[$len_doc])*
+        ///
+        /// Layouts (`L` = the plan's lanes; the plan is a function of the geometry; a tier
+        /// without a narrow plan uses the wide one for every geometry):
+        /// - wide plan: for each group, for each output-channel block of the group: the
+        ///   block's bias (`L·nv` floats) then its weights `[kh][kw][in_c/groups][L·nv]`
+        ///   (lanes past the group's channels are zero);
+        /// - narrow plan (`in_c/groups == out_c/groups == c`, `c` in {1, 2, 4}, groups > 1):
+        ///   for each vector of `L` output channels (the last one zero-padded): `L` biases,
+        ///   then `[kh][kw][c][L]` where lane `l` (channel `oc = L·v + l`, `o = oc % c`) of
+        ///   entry `r` holds the weight of input channel `(o + r) % c` of that channel's group.
         pub fn conv2d_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
             $crate::conv2d::packed_len::<$K>(g)
         }

@@ -1,5 +1,5 @@
 //! Dense and grouped k×k convolution, all groups in one pass (portable `wide::f32x8`): the
-//! 8-lane microkernel of the wide plan in [`crate::conv2d`], for any target.
+//! 8-lane microkernel of the wide plan in the family module `conv2d`, for any target.
 //!
 //! Every geometry takes the wide plan with blocks of 8 output channels (one vector) and
 //! register tiles of up to 4 pixels; there is no narrow plan in this tier. The activation is

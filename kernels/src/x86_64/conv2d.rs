@@ -1,5 +1,5 @@
 //! Dense and grouped k×k convolution, all groups in one pass (AVX2+FMA): the 8-lane YMM
-//! microkernels of the plan in [`crate::conv2d`].
+//! microkernels of the plan in the family module `conv2d`.
 //!
 //! - **Wide** plan: blocks of 16 output channels (two YMM), a last block of 8 lanes for a
 //!   remainder of 1..=8 or 16 lanes for 9..=15; register tiles of up to 6 pixels × 16 channels
@@ -71,6 +71,6 @@ conv2d::vector_ops! { Avx2: __m256, __m256i, 8;
 conv2d::entry_points!(
     Avx2,
     ", or a CPU without AVX2+FMA ([`KernelError::IsaUnavailable`])",
-    /// Length of the AVX2 tier's packed buffer for `g`: the layouts of [`crate::conv2d`] with
+    /// Length of the AVX2 tier's packed buffer for `g`: the layouts of the family module `conv2d` with
     /// 8 lanes (wide blocks of 16 channels, narrow vectors of 8).
 );
