@@ -12,6 +12,8 @@
 //! - [`portable`]: `wide`-based kernels for any target (vector width chosen at compile time).
 //! - `x86_64`: AVX2+FMA kernels (`core::arch` intrinsics under `#[target_feature]`).
 //! - `aarch64`: NEON kernels (`core::arch::aarch64` intrinsics).
+//! - `conv2d` (private): the plan of the dense / grouped convolution, written once over the
+//!   tiers' microkernel traits.
 //!
 //! # The packed contract
 //!
@@ -60,6 +62,8 @@ pub mod aarch64;
 pub mod activation;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
+/// Dense / grouped convolution: the plan and driver of every tier, generic over the microkernels.
+mod conv2d;
 mod dwconv_layout;
 pub mod error;
 pub mod geometry;

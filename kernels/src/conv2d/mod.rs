@@ -1,0 +1,538 @@
+//! Dense and grouped k×k convolution (`conv2d`), written once for every SIMD tier.
+//!
+//! This module owns the plan of the family; the ISA folders (`x86_64`, `avx512`, `aarch64`,
+//! `portable`) only implement the traits below with their microkernels and keep their thin,
+//! checked public entry points (`conv2d_packed_len`, `conv2d_pack`, `conv2d_run`).
+//!
+//! Two plans, chosen from the geometry alone (so packing and running always agree):
+//!
+//! - **Wide** ([`wide`], every geometry that is not narrow): a direct "implicit GEMM" per
+//!   group. The group's output channels are cut into blocks of `LANES · PLAN.nv` with a last
+//!   block of `ceil(rem / LANES)` vectors for the remainder (zero weights in the padding
+//!   lanes, stored masked). A register tile of up to `PLAN.mr[nv]` output pixels along a row ×
+//!   one block loops over `(ky, kx, ic)`, broadcasting one input value per pixel and FMA-ing it
+//!   with the packed weight vectors of that `(ky, kx, ic)`. Rows that touch the top/bottom
+//!   padding skip the `ky` taps that fall outside; tiles that touch the left/right padding
+//!   point each out-of-range pixel tap at a static zero buffer, so there is no branch in the
+//!   FMA loop. Interior tiles with one group and no horizontal dilation read `kw · in_c`
+//!   contiguous floats per `ky` (one long `k` loop, which keeps the 3-channel MobileNet stem
+//!   busy). Loop order is block-major: one block's packed weights stay in L1 while every
+//!   output row of every image streams through them.
+//! - **Narrow** ([`narrow`], `in_c / groups == out_c / groups == c` with `c` in {1, 2, 4} and
+//!   groups > 1, i.e. many tiny groups, including depthwise; only in tiers whose
+//!   [`WideKernel::Narrow`] is enabled): vectorized *across* groups. One vector covers `LANES`
+//!   consecutive output channels and reads the same input channels with one load; the input
+//!   value a lane needs for its `i`-th weight is obtained by rotating the lane within its group
+//!   ([`NarrowKernel::rotate`]), and the weights are stored pre-rotated per lane at pack time.
+//!   Tiles of 8 output pixels × one vector; for 3-wide kernels with unit horizontal stride and
+//!   dilation each input column of a tile is loaded and rotated once for the three taps.
+//!
+//! Packed layouts (`L` = the tier's lanes):
+//! - wide: for each group, for each output-channel block of the group: the block's bias
+//!   (`L·nv` floats) then its weights `[kh][kw][in_c/groups][L·nv]` (lanes past the group's
+//!   channels are zero);
+//! - narrow: for each vector of `L` output channels (the last one zero-padded): `L` biases,
+//!   then `[kh][kw][c][L]` where lane `l` (channel `oc = L·v + l`, `o = oc % c`) of entry `r`
+//!   holds the weight of input channel `(o + r) % c` of that channel's group.
+//!
+//! Codegen: the vector operations of the traits are `#[inline(always)]` wrappers of
+//! `core::arch` intrinsics, and the generic tile bodies ([`wide::tile`], [`narrow::tile`]) are
+//! `#[inline(always)]` too; each ISA instantiates them inside its own `#[target_feature]`
+//! functions ([`WideKernel::wide_tile`], [`NarrowKernel::narrow_tile`]), so the hot loops get
+//! that ISA's instructions. The loops around the tiles need no vector instruction.
+
+pub(crate) mod narrow;
+pub(crate) mod wide;
+
+use crate::{Activation, Conv2dGeometry, KernelError, error::check_len};
+
+pub(crate) use narrow::{NarrowKernel, NarrowPlan, NarrowTile, NoNarrow, narrow_fns};
+pub(crate) use wide::{WideKernel, WidePlan, WideTile, wide_tile_fn};
+
+/// Length of the zero buffer that out-of-range taps read from.
+pub(crate) const ZLEN: usize = 64;
+/// Zeros read by taps that fall into the padding (at least one vector of every tier).
+pub(crate) static ZEROS: [f32; ZLEN] = [0.0; ZLEN];
+
+/// The vector operations every microkernel of the family is written with.
+///
+/// # Safety
+/// Implementors guarantee that every method is sound under its documented contract whenever
+/// the tier's CPU features are available (the caller runs inside the tier's
+/// `#[target_feature]` function, after the tier's `ensure_available` succeeded).
+pub(crate) unsafe trait Vector {
+    /// One vector of `LANES` f32.
+    type V: Copy;
+    /// A lane mask for partial vectors (built by [`Vector::mask`]).
+    type Mask: Copy;
+    /// f32 lanes of [`Vector::V`].
+    const LANES: usize;
+    /// Every lane `x`.
+    ///
+    /// # Safety
+    /// The tier's features are available (as for every method here).
+    unsafe fn splat(x: f32) -> Self::V;
+    /// Loads `LANES` floats.
+    ///
+    /// # Safety
+    /// `p` points to `LANES` readable floats.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// Every lane `*p`.
+    ///
+    /// # Safety
+    /// `p` points to one readable float.
+    unsafe fn broadcast(p: *const f32) -> Self::V;
+    /// `acc + w · x`, fused.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn fma(acc: Self::V, w: Self::V, x: Self::V) -> Self::V;
+    /// `min(hi, max(lo, x))` with NaN propagating like [`Activation::apply`].
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn clamp(x: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
+    /// Stores `LANES` floats.
+    ///
+    /// # Safety
+    /// `p` points to `LANES` writable floats.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// The mask of the first `n` lanes (`n <= LANES`).
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn mask(n: usize) -> Self::Mask;
+    /// Stores the lanes of `m` only.
+    ///
+    /// # Safety
+    /// `p` points to as many writable floats as `m` has lanes.
+    unsafe fn store_masked(p: *mut f32, v: Self::V, m: Self::Mask);
+}
+
+/// Which packed layout and kernel a geometry uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Per group, blocks of output channels; see the module docs.
+    Wide,
+    /// Vectorized across groups; `c = in_c / groups = out_c / groups` in {1, 2, 4}.
+    Narrow(usize),
+}
+
+/// True when a valid geometry `g` has the shape of the narrow plan (many groups of 1, 2 or 4
+/// channels in and out). The AVX-512 tier delegates exactly these geometries to the AVX2
+/// kernel, so both tiers agree on the plan and its packed layout.
+pub(crate) fn is_narrow(g: &Conv2dGeometry) -> bool {
+    let (cin_g, cout_g) = (g.in_c / g.groups, g.out_c / g.groups);
+    cin_g == cout_g && matches!(cin_g, 1 | 2 | 4) && g.groups > 1
+}
+
+/// The plan tier `K` uses for a valid geometry.
+fn plan<K: WideKernel>(g: &Conv2dGeometry) -> Plan {
+    if K::Narrow::ENABLED && is_narrow(g) { Plan::Narrow(g.in_c / g.groups) } else { Plan::Wide }
+}
+
+/// The output-channel blocks of one group in a wide plan of `lanes`-float vectors and full
+/// blocks of `nv_full` vectors: `(first channel, width, vectors)`. Full blocks, then the
+/// remainder in one block of `ceil(rem / lanes)` vectors.
+pub(crate) fn wide_blocks(
+    cout_g: usize,
+    lanes: usize,
+    nv_full: usize,
+) -> impl Iterator<Item = (usize, usize, usize)> {
+    let block = lanes * nv_full;
+    let (full, rem) = (cout_g / block, cout_g % block);
+    (0..full)
+        .map(move |b| (b * block, block, nv_full))
+        .chain((rem > 0).then(|| (full * block, rem, rem.div_ceil(lanes))))
+}
+
+/// Length of tier `K`'s packed buffer for a valid canonical `g`, with overflow checks.
+fn packed_len_of<K: WideKernel>(g: &Conv2dGeometry) -> Option<usize> {
+    let taps = g.kernel_h.checked_mul(g.kernel_w)?;
+    match plan::<K>(g) {
+        Plan::Wide => {
+            let taps_k = taps.checked_mul(g.in_c / g.groups)?;
+            let mut per_group = 0usize;
+            for (_, _, nv) in wide_blocks(g.out_c / g.groups, K::LANES, K::PLAN.nv) {
+                per_group = per_group.checked_add(taps_k.checked_add(1)?.checked_mul(K::LANES * nv)?)?;
+            }
+            per_group.checked_mul(g.groups)
+        }
+        Plan::Narrow(c) => {
+            let l = K::Narrow::LANES;
+            taps.checked_mul(c)?.checked_add(1)?.checked_mul(l)?.checked_mul(g.out_c.div_ceil(l))
+        }
+    }
+}
+
+/// Checked packed length of tier `K` (the body of every tier's `conv2d_packed_len`).
+pub(crate) fn packed_len<K: WideKernel>(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+    let g = &g.canonical();
+    g.validate()?;
+    packed_len_of::<K>(g).ok_or(KernelError::Overflow { what: "packed length" })
+}
+
+/// Checked packing for tier `K` (the body of every tier's `conv2d_pack`): validates the
+/// geometry and the lengths, checks the CPU, then writes every element of `packed`.
+pub(crate) fn pack<K: WideKernel>(
+    g: &Conv2dGeometry,
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    packed: &mut [f32],
+) -> Result<(), KernelError> {
+    let g = &g.canonical();
+    let d = g.validate()?;
+    check_len("weights", d.weight_len, weights.len())?;
+    if let Some(b) = bias {
+        check_len("bias", g.out_c, b.len())?;
+    }
+    let total = packed_len_of::<K>(g).ok_or(KernelError::Overflow { what: "packed length" })?;
+    check_len("packed", total, packed.len())?;
+    (K::ENSURE)()?;
+    let (cin_g, cout_g) = (g.in_c / g.groups, g.out_c / g.groups);
+    let taps = g.kernel_h * g.kernel_w;
+    let bias_of = |oc: usize| bias.map_or(0.0, |b| b[oc]);
+    let mut pos = 0usize;
+    match plan::<K>(g) {
+        Plan::Wide => {
+            for grp in 0..g.groups {
+                for (first, width, nv) in wide_blocks(cout_g, K::LANES, K::PLAN.nv) {
+                    let nr = K::LANES * nv;
+                    let block = &mut packed[pos..pos + nr * (1 + taps * cin_g)];
+                    block.fill(0.0);
+                    for lane in 0..width {
+                        let oc = grp * cout_g + first + lane;
+                        block[lane] = bias_of(oc);
+                        let wrow = &weights[oc * taps * cin_g..(oc + 1) * taps * cin_g];
+                        for (r, &x) in block[nr..].chunks_exact_mut(nr).zip(wrow) {
+                            r[lane] = x;
+                        }
+                    }
+                    pos += block.len();
+                }
+            }
+        }
+        Plan::Narrow(c) => {
+            let l = K::Narrow::LANES;
+            for v in 0..g.out_c.div_ceil(l) {
+                let block = &mut packed[pos..pos + l * (1 + taps * c)];
+                block.fill(0.0);
+                for lane in 0..l.min(g.out_c - l * v) {
+                    let oc = l * v + lane;
+                    block[lane] = bias_of(oc);
+                    for t in 0..taps {
+                        for r in 0..c {
+                            block[l + (t * c + r) * l + lane] =
+                                weights[(oc * taps + t) * c + (oc % c + r) % c];
+                        }
+                    }
+                }
+                pos += block.len();
+            }
+        }
+    }
+    debug_assert_eq!(pos, total);
+    Ok(())
+}
+
+/// Checked convolution for tier `K` (the body of every tier's `conv2d_run`): validates the
+/// geometry, activation and lengths, checks the CPU, then runs the plan of `g`.
+pub(crate) fn run<K: WideKernel>(
+    g: &Conv2dGeometry,
+    input: &[f32],
+    packed: &[f32],
+    act: Activation,
+    output: &mut [f32],
+) -> Result<(), KernelError> {
+    let g = &g.canonical();
+    let d = g.validate()?;
+    let total = packed_len_of::<K>(g).ok_or(KernelError::Overflow { what: "packed length" })?;
+    check_len("packed", total, packed.len())?;
+    act.validate()?;
+    check_len("input", d.input_len, input.len())?;
+    check_len("output", d.output_len, output.len())?;
+    (K::ENSURE)()?;
+    let s = Shape::new(g, d.out_h, d.out_w);
+    let (lo, hi) = act.bounds();
+    let (x, w, y) = (input.as_ptr(), packed.as_ptr(), output.as_mut_ptr());
+    match plan::<K>(g) {
+        // SAFETY: the CPU has the tier's features (checked just above, and `K::Narrow`'s are
+        // implied by `K`'s); the geometry is valid and canonical, its plan is the one matched,
+        // and the input, packed and output lengths match it exactly (checked above).
+        Plan::Wide => unsafe { wide::run::<K>(&s, x, w, y, lo, hi) },
+        // SAFETY: as above.
+        Plan::Narrow(c) => unsafe { K::Narrow::run_narrow(&s, c, x, w, y, lo, hi) },
+    }
+    Ok(())
+}
+
+/// Geometry in the form the kernels use (all from a validated canonical [`Conv2dGeometry`]).
+pub(crate) struct Shape {
+    pub(crate) batch: usize,
+    pub(crate) in_h: usize,
+    pub(crate) in_w: usize,
+    pub(crate) in_c: usize,
+    pub(crate) out_c: usize,
+    pub(crate) out_h: usize,
+    pub(crate) out_w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) sh: usize,
+    pub(crate) sw: usize,
+    pub(crate) dh: usize,
+    pub(crate) dw: usize,
+    pub(crate) pt: usize,
+    pub(crate) pl: usize,
+    pub(crate) groups: usize,
+    pub(crate) cin_g: usize,
+    pub(crate) cout_g: usize,
+    /// First output column whose every horizontal tap is inside the input.
+    pub(crate) ox_lo: usize,
+    /// One past the last such column (`ox_lo <= ox_hi <= out_w`).
+    pub(crate) ox_hi: usize,
+    /// Interior tiles may read `kw · in_c` contiguous floats per kernel row (one group, no
+    /// horizontal dilation).
+    pub(crate) flat: bool,
+}
+
+impl Shape {
+    /// The shape of `g` (valid, canonical) with output size `out_h × out_w`.
+    fn new(g: &Conv2dGeometry, out_h: usize, out_w: usize) -> Self {
+        let pl = g.padding.left;
+        let (sw, dw, kw) = (g.stride_w, g.dilation_w, g.kernel_w);
+        let ox_lo = pl.div_ceil(sw).min(out_w);
+        // ox is interior iff ox·sw >= pl and ox·sw + (kw-1)·dw - pl < in_w.
+        let reach = (kw - 1) * dw;
+        let ox_hi = if g.in_w + pl > reach { (g.in_w + pl - reach).div_ceil(sw).min(out_w) } else { 0 };
+        Self {
+            batch: g.batch,
+            in_h: g.in_h,
+            in_w: g.in_w,
+            in_c: g.in_c,
+            out_c: g.out_c,
+            out_h,
+            out_w,
+            kh: g.kernel_h,
+            kw,
+            sh: g.stride_h,
+            sw,
+            dh: g.dilation_h,
+            dw,
+            pt: g.padding.top,
+            pl,
+            groups: g.groups,
+            cin_g: g.in_c / g.groups,
+            cout_g: g.out_c / g.groups,
+            ox_lo,
+            ox_hi: ox_hi.max(ox_lo),
+            flat: g.groups == 1 && dw == 1,
+        }
+    }
+
+    /// True when output columns `ox0..ox0 + cnt` have every horizontal tap inside the input.
+    #[inline(always)]
+    pub(crate) fn interior(&self, ox0: usize, cnt: usize) -> bool {
+        ox0 >= self.ox_lo && ox0 + cnt <= self.ox_hi
+    }
+
+    /// Input column of tap `kx` of output column `ox`, when it is inside the input.
+    #[inline(always)]
+    pub(crate) fn in_col(&self, ox: usize, kx: usize) -> Option<usize> {
+        let pos = ox * self.sw + kx * self.dw;
+        (pos >= self.pl && pos - self.pl < self.in_w).then(|| pos - self.pl)
+    }
+}
+
+/// Per output row: the input image (already offset to a first channel), the valid `ky` range
+/// and the input row of `ky = 0` (may be negative).
+pub(crate) struct Row {
+    pub(crate) img: *const f32,
+    pub(crate) ky0: usize,
+    pub(crate) ky1: usize,
+    pub(crate) iy0: isize,
+}
+
+impl Row {
+    /// Input row `ky` of this output row, offset by `ch` floats.
+    ///
+    /// # Safety
+    /// `ky0 <= ky < ky1` and `ch` stays inside a pixel of that row.
+    #[inline(always)]
+    pub(crate) unsafe fn at(&self, s: &Shape, ky: usize, ch: usize) -> *const f32 {
+        // In range by construction of ky0..ky1.
+        let iy = (self.iy0 + (ky * s.dh) as isize) as usize;
+        // SAFETY: iy < in_h: a row of the current image (caller's invariant on ky and ch).
+        unsafe { self.img.add(iy * s.in_w * s.in_c + ch) }
+    }
+}
+
+/// The [`Row`] of output row `oy` of image `n` (input offset by channel `ch`) and the start of
+/// that output row.
+///
+/// # Safety
+/// `s` from a validated geometry; `input`/`output` of its lengths; `n < batch`,
+/// `oy < out_h`, `ch < in_c`.
+#[inline]
+pub(crate) unsafe fn row(
+    s: &Shape,
+    input: *const f32,
+    output: *mut f32,
+    n: usize,
+    oy: usize,
+    ch: usize,
+) -> (Row, *mut f32) {
+    // Valid ky: 0 <= oy·sh + ky·dh - pt < in_h.
+    let iy0 = (oy * s.sh) as isize - s.pt as isize;
+    let ky0 = if iy0 >= 0 { 0 } else { (-iy0 as usize).div_ceil(s.dh) };
+    let ky1 =
+        if iy0 >= s.in_h as isize { 0 } else { ((s.in_h as isize - iy0) as usize).div_ceil(s.dh).min(s.kh) };
+    // SAFETY: n < batch and ch < in_c: a position inside the first pixel of image n.
+    let img = unsafe { input.add(n * s.in_h * s.in_w * s.in_c + ch) };
+    // SAFETY: (n, oy) < (batch, out_h): the row start is inside `output`.
+    let out_row = unsafe { output.add((n * s.out_h + oy) * s.out_w * s.out_c) };
+    (Row { img, ky0: ky0.min(ky1), ky1, iy0 }, out_row)
+}
+
+/// Repeats `body` with `$i` bound to each listed constant, so that array indices in it are
+/// compile-time constants (LLVM then keeps the accumulator arrays in registers; a run-time
+/// loop over 8–10 pixels with a large body is not always fully unrolled).
+macro_rules! unroll {
+    ($i:ident in [$($n:literal),*] $body:block) => {
+        $({
+            let $i: usize = $n;
+            $body
+        })*
+    };
+}
+pub(crate) use unroll;
+
+/// Defines a tier's three public, checked entry points over its kernel `$K` (the packed
+/// contract of the crate docs): `conv2d_packed_len` (documented by the given doc attributes:
+/// the tier's packed layout), `conv2d_pack` and `conv2d_run`. `$cpu` completes the sentence
+/// on errors: the tier's CPU requirement, or empty for a tier that needs none.
+macro_rules! entry_points {
+    ($K:ty, $cpu:literal, $(#[$len_doc:meta])*) => {
+        $(#[$len_doc])*
+        ///
+        /// Layouts (`L` = the plan's lanes; the plan is a function of the geometry; a tier
+        /// without a narrow plan uses the wide one for every geometry):
+        /// - wide plan: for each group, for each output-channel block of the group: the
+        ///   block's bias (`L·nv` floats) then its weights `[kh][kw][in_c/groups][L·nv]`
+        ///   (lanes past the group's channels are zero);
+        /// - narrow plan (`in_c/groups == out_c/groups == c`, `c` in {1, 2, 4}, groups > 1):
+        ///   for each vector of `L` output channels (the last one zero-padded): `L` biases,
+        ///   then `[kh][kw][c][L]` where lane `l` (channel `oc = L·v + l`, `o = oc % c`) of
+        ///   entry `r` holds the weight of input channel `(o + r) % c` of that channel's group.
+        pub fn conv2d_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
+            $crate::conv2d::packed_len::<$K>(g)
+        }
+
+        #[doc = concat!(
+            "Packs OHWI weights `[out_c][kh][kw][in_c/groups]` and an optional bias `[out_c]` ",
+            "into the layout described at [`conv2d_packed_len`], for [`conv2d_run`]. Every ",
+            "element of `packed` is written.\n\nErrors: invalid geometry, wrong weight / bias / ",
+            "packed lengths", $cpu, ". Nothing is written on error."
+        )]
+        pub fn conv2d_pack(
+            g: &Conv2dGeometry,
+            weights: &[f32],
+            bias: Option<&[f32]>,
+            packed: &mut [f32],
+        ) -> Result<(), KernelError> {
+            $crate::conv2d::pack::<$K>(g, weights, bias, packed)
+        }
+
+        #[doc = concat!(
+            "Convolution on weights packed by [`conv2d_pack`] (same geometry), NHWC.\n\n",
+            "- `input`: `[batch][in_h][in_w][in_c]`;\n",
+            "- `packed`: from [`conv2d_pack`] with the same geometry (layout at ",
+            "[`conv2d_packed_len`]);\n",
+            "- `output`: `[batch][out_h][out_w][out_c]`, each element ",
+            "`act(bias + Σ input · weight)` over the taps that fall inside the input (padding ",
+            "contributes nothing).\n\nErrors: invalid geometry or activation, wrong packed / ",
+            "input / output length", $cpu, ". Nothing is written on error."
+        )]
+        pub fn conv2d_run(
+            g: &Conv2dGeometry,
+            input: &[f32],
+            packed: &[f32],
+            act: Activation,
+            output: &mut [f32],
+        ) -> Result<(), KernelError> {
+            $crate::conv2d::run::<$K>(g, input, packed, act, output)
+        }
+    };
+}
+pub(crate) use entry_points;
+
+/// Implements [`Vector`] for a tier from one expression per operation, written with the
+/// operation's parameter names (each is the tier's intrinsic, or a few lines around one).
+macro_rules! vector_ops {
+    ($T:ty: $V:ty, $M:ty, $lanes:literal;
+     splat($sx:ident) = $splat:expr;
+     load($lp:ident) = $load:expr;
+     broadcast($bp:ident) = $bc:expr;
+     fma($fa:ident, $fw:ident, $fx:ident) = $fma:expr;
+     clamp($cx:ident, $clo:ident, $chi:ident) = $clamp:expr;
+     store($sp:ident, $sv:ident) = $store:expr;
+     mask($mn:ident) = $mask:expr;
+     store_masked($mp:ident, $mv:ident, $mm:ident) = $sm:expr;) => {
+        // SAFETY: every operation is sound under its trait method's contract: the tier's
+        // features are available and the pointers are valid for the lanes it touches.
+        unsafe impl $crate::conv2d::Vector for $T {
+            type V = $V;
+            type Mask = $M;
+            const LANES: usize = $lanes;
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn splat($sx: f32) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $splat }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn load($lp: *const f32) -> $V {
+                // SAFETY: `LANES` readable floats (caller).
+                unsafe { $load }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn broadcast($bp: *const f32) -> $V {
+                // SAFETY: one readable float (caller).
+                unsafe { $bc }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn fma($fa: $V, $fw: $V, $fx: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $fma }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn clamp($cx: $V, $clo: $V, $chi: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $clamp }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn store($sp: *mut f32, $sv: $V) {
+                // SAFETY: `LANES` writable floats (caller).
+                unsafe { $store }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn mask($mn: usize) -> $M {
+                debug_assert!($mn <= $lanes);
+                // SAFETY: the tier's features are available and `n <= LANES` (caller).
+                unsafe { $mask }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn store_masked($mp: *mut f32, $mv: $V, $mm: $M) {
+                // SAFETY: the lanes of `m` are writable (caller).
+                unsafe { $sm }
+            }
+        }
+    };
+}
+pub(crate) use vector_ops;
