@@ -60,7 +60,8 @@ pub mod aarch64;
 pub mod activation;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
-mod dwconv_layout;
+/// The depthwise family's plan, packed layout and generic driver (ISA folders hold its microkernels).
+mod dwconv;
 pub mod error;
 pub mod geometry;
 pub mod layout;
