@@ -1,13 +1,11 @@
 //! Depthwise k×k convolution (depth multiplier 1), NHWC, NEON: the microkernels of the
-//! generic plan and driver in [`crate::dwconv`] (which documents the algorithm).
+//! generic plan and driver in `crate::dwconv` (which documents the algorithm).
 //!
 //! # Packed layout
 //!
-//! The channels are cut into tiles of 8 (two Q registers); the last tile is zero-padded when
-//! `C % 8 != 0`. Tile `t` occupies `8 · (1 + kh·kw)` floats starting at `t · 8 · (1 + kh·kw)`:
-//! `[bias × 8][tap 0 × 8][tap 1 × 8]…[tap kh·kw−1 × 8]`, taps in row-major `(ky, kx)` order
-//! and lane `l` holding channel `8t + l` (zero for channels `>= C`, and a zero bias without
-//! one). This is the same layout as the AVX2 tier, so both have the same packed length.
+//! The layout of `crate::dwconv` with tiles of 8 channels (two Q registers): per tile
+//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`,
+//! zero-padded at the channel remainder. Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
 //!
 //! # Views and tuning
 //!
@@ -24,17 +22,15 @@
 //! weights is loaded per block and kernel row, and `B = 6`. Half and tail views use `B = 8`.
 //! Interior remainders reuse a full block shifted left, or blocks of 4, 2, 1 when the interior
 //! is narrower than `B`. The generic path uses blocks of 4 (8 for half and tail views).
-//!
-//! The activation is `min(hi, max(lo, x))` with FMAX/FMIN, which return NaN when either
-//! operand is NaN, so NaN propagates as in the reference.
+//! The clamp uses FMAX/FMIN, which return NaN for a NaN operand, so NaN propagates.
 
 use core::arch::aarch64::{
     float32x4_t, vaddq_f32, vcombine_f32, vdup_n_f32, vdupq_n_f32, vfmaq_f32, vget_low_f32, vld1_f32,
     vld1q_f32, vld1q_lane_f32, vmaxq_f32, vminq_f32, vst1_f32, vst1q_f32, vst1q_lane_f32,
 };
 
+use crate::Activation;
 use crate::dwconv::{self as dw, Ctx, DwRows, DwVec, Plan, Row, RowFn, View};
-use crate::{Activation, Conv2dGeometry, KernelError};
 
 /// Channels per packed tile (two Q registers).
 const CT: usize = 8;
@@ -50,52 +46,30 @@ const B_HALF: usize = 8;
 /// Interior block width of full tiles in the generic path.
 const NC: usize = 4;
 
-/// Length of the NEON tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)` (see
-/// the module docs for the layout).
-///
-/// Errors: an invalid or non-depthwise geometry, or overflow.
-pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
-    dw::packed_len(g, CT)
-}
-
-/// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
-/// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, taps row-major,
-/// zero-padded at the channel remainder (see the module docs).
-///
-/// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
-/// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
-pub fn dwconv_pack(
-    g: &Conv2dGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    dw::pack(g, CT, weights, bias, packed)
-}
-
-/// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
-///
-/// - `input`: `[batch][in_h][in_w][C]`;
-/// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
-///   that fall inside the input (padding contributes nothing).
-///
-/// Any batch, kernel size, stride, dilation and 4-sided padding. Errors: an invalid or
-/// non-depthwise geometry, an invalid clamp, `packed`, `input` or `output` of the wrong length
-/// ([`KernelError::LengthMismatch`]), or a CPU without NEON ([`KernelError::IsaUnavailable`]);
-/// nothing is written then.
-pub fn dwconv_run(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let plan = Plan::checked(g, CT, input, packed, act, output)?;
-    super::ensure_available()?;
-    // SAFETY: the CPU has NEON (ensure_available above); the plan checked `input`, `packed`
-    // and `output` against the geometry with 8-lane tiles.
-    unsafe { run(&plan, input, packed, act, output) };
-    Ok(())
+dw::entry_points! { CT, super::ensure_available;
+    /// Length of the NEON tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)` (see
+    /// the module docs for the layout).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or overflow.
+    packed_len;
+    /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
+    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, taps row-major,
+    /// zero-padded at the channel remainder (see the module docs).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
+    /// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
+    pack;
+    /// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
+    ///
+    /// - `input`: `[batch][in_h][in_w][C]`;
+    /// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
+    ///   that fall inside the input (padding contributes nothing).
+    ///
+    /// Any batch, kernel size, stride, dilation and 4-sided padding. Errors: an invalid or
+    /// non-depthwise geometry, an invalid clamp, `packed`, `input` or `output` of the wrong length
+    /// ([`KernelError::LengthMismatch`](crate::KernelError::LengthMismatch)), or a CPU without NEON ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable));
+    /// nothing is written then.
+    run;
 }
 
 /// Entry of the target-feature code.
@@ -280,7 +254,7 @@ unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded; the views are those of the plan.
     unsafe {
         for t in 0..cx.p.full_tiles {
-            dw::bias_view::<Q2, false>(cx, row.out, cx.tile(t));
+            dw::bias_view::<Q2, false>(cx, row.out, cx.tile::<Q2>(t));
         }
         if let Some(v) = cx.env.half {
             dw::bias_view::<float32x4_t, false>(cx, row.out, v);
@@ -304,7 +278,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
     // SAFETY: forwarded; the views are those of the plan.
     unsafe {
         for t in 0..cx.p.full_tiles {
-            dw::fast_view::<Q2, KW, R, S, B, false>(cx, row, cx.tile(t));
+            dw::fast_view::<Q2, KW, R, S, B, false>(cx, row, cx.tile::<Q2>(t));
         }
         if let Some(v) = cx.env.half {
             dw::fast_view::<float32x4_t, KW, R, S, B_HALF, false>(cx, row, v);
@@ -324,7 +298,7 @@ unsafe fn generic_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded; the views are those of the plan.
     unsafe {
         for t in 0..cx.p.full_tiles {
-            dw::generic_view::<Q2, NC, false>(cx, row, cx.tile(t));
+            dw::generic_view::<Q2, NC, false>(cx, row, cx.tile::<Q2>(t));
         }
         if let Some(v) = cx.env.half {
             dw::generic_view::<float32x4_t, B_HALF, false>(cx, row, v);

@@ -1,5 +1,5 @@
 //! Depthwise k×k convolution (depth multiplier 1), NHWC, AVX-512F: the microkernels of the
-//! generic plan and driver in [`crate::dwconv`] (which documents the algorithm).
+//! generic plan and driver in `crate::dwconv` (which documents the algorithm).
 //!
 //! # Plans
 //!
@@ -18,12 +18,9 @@
 //!
 //! # Packed layout (own plan)
 //!
-//! The layout of [`crate::dwconv`] with 16 lanes: the channels are cut into tiles of 16 (one
-//! ZMM register), the last zero-padded when `C % 16 != 0`. Tile `t` occupies
-//! `16 · (1 + kh·kw)` floats starting at `t · 16 · (1 + kh·kw)`:
-//! `[bias × 16][tap 0 × 16][tap 1 × 16]…[tap kh·kw−1 × 16]`, taps in row-major `(ky, kx)`
-//! order and lane `l` holding channel `16t + l` (zero for channels `>= C`, and a zero bias
-//! without one). Length `ceil(C / 16) · 16 · (1 + kh·kw)`.
+//! The layout of `crate::dwconv` with tiles of 16 channels (one ZMM register): per tile
+//! `[bias × 16][tap 0 × 16]…[tap kh·kw−1 × 16]`, taps row-major, zero-padded at the channel
+//! remainder. Length `ceil(C / 16) · 16 · (1 + kh·kw)`.
 //!
 //! # Tuning (own plan)
 //!
@@ -40,7 +37,7 @@ use core::arch::x86_64::{
     _mm512_maskz_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
-use crate::dwconv::{self as dw, Ctx, DwRows, DwVec, PairFn, Plan, Row, RowFn};
+use crate::dwconv::{self as dw, Ctx, DwRows, PairFn, Plan, Row, RowFn};
 use crate::x86_64::dwconv as avx2;
 use crate::{Activation, Conv2dGeometry, KernelError};
 
@@ -50,6 +47,8 @@ const LANES: usize = 16;
 /// Interior block widths (output pixels) per (k, stride):
 /// `[3×3 s1, 3×3 s2, 5×5 s1, 5×5 s2, 7×7 s1, 7×7 s2]`.
 const BLOCKS: [usize; 6] = [12, 12, 8, 8, 8, 8];
+/// Interior block width of the generic path (never taken by the own plan).
+const NC: usize = 4;
 
 /// Channels per packed tile for the canonical geometry `g`: 16 on the own plan, the AVX2
 /// tier's 8 on the delegated one.
@@ -72,7 +71,7 @@ pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
 ///
 /// Errors: an invalid or non-depthwise geometry, `weights`, `bias` or `packed` of the wrong
 /// length (`packed` must have [`dwconv_packed_len`] elements), or a CPU without
-/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`]); nothing is written then.
+/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
 pub fn dwconv_pack(
     g: &Conv2dGeometry,
     weights: &[f32],
@@ -93,8 +92,8 @@ pub fn dwconv_pack(
 ///
 /// Any kernel size, stride, dilation and 4-sided padding (the shapes outside the own plan run
 /// the AVX2 kernel). Errors: an invalid or non-depthwise geometry, an invalid clamp, `packed`,
-/// `input` or `output` of the wrong length ([`KernelError::LengthMismatch`]), or a CPU without
-/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`]); nothing is written then.
+/// `input` or `output` of the wrong length ([`KernelError::LengthMismatch`](crate::KernelError::LengthMismatch)), or a CPU without
+/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
 pub fn dwconv_run(
     g: &Conv2dGeometry,
     input: &[f32],
@@ -102,9 +101,10 @@ pub fn dwconv_run(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
-    let plan = Plan::checked(g, lanes_of(g), input, packed, act, output)?;
+    let lanes = lanes_of(g);
+    let plan = Plan::checked(g, lanes, input, packed, act, output)?;
     super::ensure_available()?;
-    if plan.lanes != LANES {
+    if lanes != LANES {
         // SAFETY: AVX2 and FMA are part of ensure_available; the plan is the AVX2 tier's
         // 8-lane plan, checked against these slices.
         unsafe { avx2::run(&plan, input, packed, act, output) };
@@ -136,78 +136,25 @@ unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: 
 }
 
 /// Clamp bounds and the channel-remainder mask of one call.
-pub(crate) struct Env {
-    lo: __m512,
-    hi: __m512,
-    /// Lanes `0..rem` set (all lanes when `rem == 0`).
-    mask: __mmask16,
-}
+type Env = avx2::Env<__m512, __mmask16>;
 
-impl DwVec for __m512 {
-    type Env = Env;
-    const TAP_STRIDE: usize = LANES;
-    const HOIST_K: usize = dw::MAX_FAST_K;
-    const SWEEP: bool = false;
-    const OVERLAP: bool = true;
-    const EDGE_BLOCKS: bool = true;
-
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: AVX-512F available (the caller's contract); no memory access.
-        unsafe { _mm512_setzero_ps() }
-    }
-
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: AVX-512F available and 16 floats readable (the caller's contract).
-        unsafe { _mm512_loadu_ps(p) }
-    }
-
-    #[inline(always)]
-    unsafe fn load_in<const M: bool>(p: *const f32, env: &Env) -> Self {
-        // SAFETY: the caller guarantees the features and that the accessed lanes are
-        // readable; masked-off lanes are not accessed (fault suppression of masked vmovups).
-        unsafe { if M { _mm512_maskz_loadu_ps(env.mask, p) } else { _mm512_loadu_ps(p) } }
-    }
-
-    #[inline(always)]
-    unsafe fn fma(acc: Self, x: Self, w: Self) -> Self {
-        // SAFETY: AVX-512F available (the caller's contract); no memory access.
-        unsafe { _mm512_fmadd_ps(x, w, acc) }
-    }
-
-    #[inline(always)]
-    unsafe fn add(a: Self, b: Self) -> Self {
-        // SAFETY: AVX-512F available (the caller's contract); no memory access.
-        unsafe { _mm512_add_ps(a, b) }
-    }
-
-    #[inline(always)]
-    unsafe fn store<const M: bool>(p: *mut f32, v: Self, env: &Env) {
-        // SAFETY: the caller guarantees the features and that the written lanes are
-        // writable; masked-off lanes are not accessed. The bound is the first operand of
-        // max/min, so a NaN accumulator propagates (vmaxps/vminps return the second operand
-        // on NaN).
-        unsafe {
-            let v = _mm512_min_ps(env.hi, _mm512_max_ps(env.lo, v));
-            if M { _mm512_mask_storeu_ps(p, env.mask, v) } else { _mm512_storeu_ps(p, v) }
-        }
-    }
-}
+avx2::x86_vec!(__m512, __mmask16, lanes LANES, overlap true,
+    _mm512_setzero_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_min_ps, _mm512_max_ps,
+    _mm512_storeu_ps, |p, m, x| _mm512_maskz_loadu_ps(m, p), _mm512_mask_storeu_ps(p, m, x));
 
 /// The AVX-512 row kernels of the own plan.
 struct Avx512;
 
 impl DwRows for Avx512 {
     type Env = Env;
-    const BIAS: RowFn<Env> = bias_row;
-    const GENERIC: RowFn<Env> = generic_row;
+    const BIAS: RowFn<Self::Env> = bias_row;
+    const GENERIC: RowFn<Self::Env> = generic_row;
 
-    fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Env>> {
+    fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Self::Env>> {
         dw::fast_row_table!(fast_row, BLOCKS, kw, sw, r)
     }
 
-    fn pair_row(kw: usize, sw: usize) -> Option<PairFn<Env>> {
+    fn pair_row(kw: usize, sw: usize) -> Option<PairFn<Self::Env>> {
         match (kw, sw) {
             (3, 1) => Some(fast_pair::<3, 1, { BLOCKS[0] }>),
             (3, 2) => Some(fast_pair::<3, 2, { BLOCKS[1] }>),
@@ -227,7 +174,7 @@ impl DwRows for Avx512 {
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::bias_tiles::<__m512>(cx, row) }
+    unsafe { dw::each_tile!(cx, __m512, bias_view(cx, row.out)) }
 }
 
 /// One output row of a `KW × KW` kernel, `R` valid kernel rows, stride `S`, blocks of `B`.
@@ -240,7 +187,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
     row: &Row,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::fast_tiles::<__m512, KW, R, S, B>(cx, row) }
+    unsafe { dw::each_tile!(cx, __m512, fast_view::<KW, R, S, B>(cx, row)) }
 }
 
 /// Two output rows of a `KW × KW` kernel with every kernel row valid, tile by tile.
@@ -251,7 +198,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn fast_pair<const KW: usize, const S: usize, const B: usize>(cx: &Ctx<Env>, a: &Row, b: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::pair_tiles::<__m512, KW, S, B>(cx, a, b) }
+    unsafe { dw::each_tile!(cx, __m512, pair_view::<KW, S, B>(cx, a, b)) }
 }
 
 /// One output row for any geometry (unused by the own plan, whose every row has a specialised
@@ -262,5 +209,5 @@ unsafe fn fast_pair<const KW: usize, const S: usize, const B: usize>(cx: &Ctx<En
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn generic_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::generic_tiles::<__m512, 4>(cx, row) }
+    unsafe { dw::each_tile!(cx, __m512, generic_view::<NC>(cx, row)) }
 }

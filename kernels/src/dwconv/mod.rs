@@ -8,34 +8,29 @@
 //!
 //! # Packed layout
 //!
-//! The channels are cut into tiles of `lanes` (8 for AVX2, NEON and portable, 16 for
-//! AVX-512); the last tile is zero-padded when `C % lanes != 0`. Tile `t` occupies
-//! `lanes · (1 + kh·kw)` floats from `t · lanes · (1 + kh·kw)`:
-//! `[bias × lanes][tap 0 × lanes]…[tap kh·kw−1 × lanes]`, taps in row-major `(ky, kx)` order,
-//! lane `l` holding channel `lanes·t + l` (zero for channels `>= C`, and a zero bias without
-//! one). Length `ceil(C / lanes) · lanes · (1 + kh·kw)`.
+//! Tiles of `lanes` channels (8 for AVX2, NEON and portable, 16 for AVX-512), each
+//! `[bias × lanes][tap 0 × lanes]…[tap kh·kw−1 × lanes]`, taps row-major `(ky, kx)`, lane `l` of
+//! tile `t` holding channel `lanes·t + l`, zero-padded at the channel remainder (and a zero
+//! bias without one). Length `ceil(C / lanes) · lanes · (1 + kh·kw)`.
 //!
 //! # How it runs
 //!
-//! For every output row the valid kernel rows `ky0..ky1` are computed once (taps in the top or
-//! bottom padding are never visited), and the output columns are split once per call into a
-//! left border, an interior where every horizontal tap is inside the input, and a right border
-//! (MLAS style). Border pixels visit only their valid taps; the interior has no padding branch.
-//! Loop order: image, output row, channel tile (a "view"), output columns, so the few input
-//! rows an output row needs stay in cache while every tile sweeps them. A tier may run two
-//! output rows with every kernel row valid together, tile by tile ([`DwRows::pair_row`]).
+//! For every output row the valid kernel rows `ky0..ky1` are computed once, and the output
+//! columns are split once per call into a left border, an interior where every horizontal tap
+//! is inside the input (no padding branch), and a right border whose pixels visit only their
+//! valid taps (MLAS style). Loop order: image, output row, channel tile (a "view"), output
+//! columns, so the few input rows an output row needs stay in cache while every tile sweeps
+//! them; a tier may pair two full rows tile by tile ([`DwRows::pair_row`]).
 //!
-//! - **3×3, 5×5 and 7×7, horizontal stride 1 or 2, horizontal dilation 1** (any vertical stride
-//!   and dilation): the row kernel is instantiated (const generics) for the kernel size `KW`,
-//!   the stride `S`, the number of valid kernel rows `R` and the interior block width `B` (a
-//!   per-tier table). The weights of a view are loaded once per row into registers (kernels up
-//!   to [`DwVec::HOIST_K`]), and the interior runs in register blocks of `B` output pixels: `B`
-//!   independent FMA chains, each input vector feeding every FMA of the block that needs it.
+//! - **3×3, 5×5 and 7×7, horizontal stride 1 or 2, horizontal dilation 1**: row kernels
+//!   instantiated for the kernel size `KW`, stride `S`, valid kernel rows `R` and interior block
+//!   width `B` (a per-tier table); the weights of a view stay in registers for the row (up to
+//!   [`DwVec::HOIST_K`]), and each block's `B` accumulators are independent FMA chains.
 //! - **Anything else**: the same border split with run-time tap loops; interior blocks of `B`
 //!   pixels share each weight load.
 //!
-//! Channel remainders use the tier's masked loads and stores ([`DwVec::load_in`],
-//! [`DwVec::store`]), so no element outside the given slices is ever read or written.
+//! Channel remainders use the tier's masked loads and stores, so no element outside the given
+//! slices is ever read or written.
 
 use crate::reference::check_depthwise;
 use crate::{
@@ -144,8 +139,6 @@ pub(crate) fn tap_range(pos: usize, pad: usize, extent: usize, k: usize, dil: us
 pub(crate) struct Plan {
     pub(crate) batch: usize,
     pub(crate) c: usize,
-    /// Channels per packed tile.
-    pub(crate) lanes: usize,
     /// Tiles of `lanes` full channels.
     pub(crate) full_tiles: usize,
     /// Channels in the last, partial tile (0 when `C % lanes == 0`).
@@ -205,7 +198,6 @@ impl Plan {
         Ok(Self {
             batch: g.batch,
             c: g.in_c,
-            lanes,
             full_tiles: g.in_c / lanes,
             rem: g.in_c % lanes,
             tile_len: tile_len(g, lanes)?,
@@ -250,11 +242,9 @@ impl Plan {
     }
 }
 
-/// One SIMD vector type of a tier, as the generic walks use it: the lanes of one output
-/// pixel's channel view (one register, or a small group of registers), plus the tier's tuning.
-///
-/// Every method is `#[inline(always)]` in the impls, so that the intrinsics get their ISA's
-/// codegen inside the `#[target_feature]` row kernels that instantiate the walks.
+/// One SIMD vector type of a tier (a pixel's channel view: one register or a few) and the
+/// tier's tuning. Every method is `#[inline(always)]` in the impls, so the intrinsics get
+/// their ISA's codegen inside the `#[target_feature]` row kernels that instantiate the walks.
 pub(crate) trait DwVec: Copy {
     /// Per-call state of the loads and stores: clamp bounds and the channel-remainder mask.
     type Env;
@@ -262,15 +252,15 @@ pub(crate) trait DwVec: Copy {
     const TAP_STRIDE: usize;
     /// Largest kernel size whose weights stay in registers for a whole row of a view (larger
     /// ones are loaded per block and kernel row).
-    const HOIST_K: usize;
+    const HOIST_K: usize = MAX_FAST_K;
     /// Interior blocks sweep each input column once per kernel row and feed it to every pixel
     /// that needs it (else: one load per pixel and tap, merged by the compiler).
-    const SWEEP: bool;
+    const SWEEP: bool = false;
     /// An interior of at least `B` columns ends with a block shifted left onto its last column
     /// (else with blocks of 8, 4, 2, 1).
-    const OVERLAP: bool;
+    const OVERLAP: bool = false;
     /// 5×5 and 7×7 border runs go in blocks of 4 and 2 pixels (else pixel by pixel).
-    const EDGE_BLOCKS: bool;
+    const EDGE_BLOCKS: bool = true;
 
     /// All lanes zero.
     ///
@@ -320,11 +310,12 @@ pub(crate) struct Ctx<E> {
 }
 
 impl<E> Ctx<E> {
-    /// The view of tile `t` (all of its lanes).
+    /// The view of tile `t` for a vector type `V` covering a whole tile (its lanes are the
+    /// tile's: a constant stride, which keeps the tile loop's address arithmetic cheap).
     #[inline(always)]
-    pub(crate) fn tile(&self, t: usize) -> View {
+    pub(crate) fn tile<V: DwVec>(&self, t: usize) -> View {
         // wrapping_add: no dereference here; t <= full_tiles keeps the tile inside `packed`.
-        View { ch: t * self.p.lanes, wt: self.packed.wrapping_add(t * self.p.tile_len) }
+        View { ch: t * V::TAP_STRIDE, wt: self.packed.wrapping_add(t * self.p.tile_len) }
     }
 }
 
@@ -405,6 +396,61 @@ macro_rules! fast_rows {
 }
 pub(crate) use {fast_row_table, fast_rows};
 
+/// Calls `$f::<$v, G…, M>(args…, view)` (a walk of this module) on every tile of `$cx`, `$v`
+/// covering a whole tile: `M = false` for the full tiles, `true` for the partial last one.
+macro_rules! each_tile {
+    ($cx:ident, $v:ty, $f:ident $(::<$($g:ident),*>)? ($($a:expr),*)) => {{
+        for t in 0..$cx.p.full_tiles {
+            $crate::dwconv::$f::<$v, $($($g,)*)? false>($($a,)* $cx.tile::<$v>(t));
+        }
+        if $cx.p.rem != 0 {
+            $crate::dwconv::$f::<$v, $($($g,)*)? true>($($a,)* $cx.tile::<$v>($cx.p.full_tiles));
+        }
+    }};
+}
+
+/// Defines a tier's safe entry points `dwconv_packed_len`, `dwconv_pack` and `dwconv_run`
+/// (each with the doc comment given) for tiles of `$lanes` channels: `dwconv_run` checks the
+/// arguments ([`Plan::checked`]), then the CPU (`$ensure()`, whose error it returns), then calls
+/// the tier's `unsafe fn run(&Plan, input, packed, act, output)`, whose contract is that the
+/// tier's features are available and the plan checked these slices with `$lanes` lanes.
+macro_rules! entry_points {
+    ($lanes:expr, $ensure:path;
+     $(#[$len:meta])* packed_len; $(#[$pack:meta])* pack; $(#[$run:meta])* run;) => {
+        $(#[$len])*
+        pub fn dwconv_packed_len(g: &$crate::Conv2dGeometry) -> Result<usize, $crate::KernelError> {
+            $crate::dwconv::packed_len(g, $lanes)
+        }
+
+        $(#[$pack])*
+        pub fn dwconv_pack(
+            g: &$crate::Conv2dGeometry,
+            weights: &[f32],
+            bias: Option<&[f32]>,
+            packed: &mut [f32],
+        ) -> Result<(), $crate::KernelError> {
+            $crate::dwconv::pack(g, $lanes, weights, bias, packed)
+        }
+
+        $(#[$run])*
+        pub fn dwconv_run(
+            g: &$crate::Conv2dGeometry,
+            input: &[f32],
+            packed: &[f32],
+            act: $crate::Activation,
+            output: &mut [f32],
+        ) -> Result<(), $crate::KernelError> {
+            let plan = $crate::dwconv::Plan::checked(g, $lanes, input, packed, act, output)?;
+            $ensure()?;
+            // SAFETY: `$ensure` checked the CPU features `run` needs; the plan checked `input`,
+            // `packed` and `output` against the geometry with `$lanes`-lane tiles.
+            unsafe { run(&plan, input, packed, act, output) };
+            Ok(())
+        }
+    };
+}
+pub(crate) use {each_tile, entry_points};
+
 /// Runs the rows of every image: each row goes to the bias kernel (no valid kernel row), to
 /// its specialised kernel (with the row pointers set), paired with the next row when the tier
 /// has a two-row kernel and both rows have every kernel row valid, or to the generic kernel.
@@ -471,23 +517,6 @@ pub(crate) unsafe fn bias_view<V: DwVec, const M: bool>(cx: &Ctx<V::Env>, out: *
     }
 }
 
-/// [`bias_view`] over every tile of the row, the last one masked.
-///
-/// # Safety
-/// As [`bias_view`]; `V` covers a whole tile of `cx`.
-#[inline(always)]
-pub(crate) unsafe fn bias_tiles<V: DwVec>(cx: &Ctx<V::Env>, row: &Row) {
-    // SAFETY: forwarded; tiles below full_tiles are full, the last one is partial.
-    unsafe {
-        for t in 0..cx.p.full_tiles {
-            bias_view::<V, false>(cx, row.out, cx.tile(t));
-        }
-        if cx.p.rem != 0 {
-            bias_view::<V, true>(cx, row.out, cx.tile(cx.p.full_tiles));
-        }
-    }
-}
-
 /// Runs `$body` with `$r` bound to each constant `0, 1, …, $n − 1` (`$n <= MAX_FAST_K`), fully
 /// unrolled: every index into the per-row arrays is a constant, so LLVM keeps them in
 /// registers (a rolled loop would index them in memory).
@@ -535,49 +564,6 @@ unsafe fn wsel<V: DwVec, const KW: usize, const R: usize>(
     if KW <= V::HOIST_K { hoisted[r] } else { unsafe { wrow::<V, KW>(v, ky0 + r) } }
 }
 
-/// `B` interior pixels from `ox` of view `v`, one load per pixel and tap (the compiler merges
-/// the repeated ones), the weights of all `R` rows in registers.
-///
-/// # Safety
-/// As [`fast_view`]; `ox..ox + B` interior columns.
-#[inline(always)]
-unsafe fn tap_block<
-    V: DwVec,
-    const KW: usize,
-    const R: usize,
-    const S: usize,
-    const B: usize,
-    const M: bool,
->(
-    cx: &Ctx<V::Env>,
-    row: &Row,
-    v: View,
-    ox: usize,
-    w: &[[V; KW]; R],
-    bias: V,
-) {
-    let cs = cx.p.c;
-    let off = (ox * S - cx.p.pl) * cs + v.ch;
-    // SAFETY: interior pixels have every tap inside the input (Plan::ox_lo/ox_hi), the row
-    // pointers are valid input rows and the view's lanes are inside each pixel; the outputs
-    // ox..ox + B are inside the output row.
-    unsafe {
-        let mut acc = [bias; B];
-        for (r, wr) in w.iter().enumerate() {
-            let base = row.rows[r].add(off);
-            for (kx, &wv) in wr.iter().enumerate() {
-                for (j, a) in acc.iter_mut().enumerate() {
-                    *a = V::fma(*a, V::load_in::<M>(base.add((j * S + kx) * cs), &cx.env), wv);
-                }
-            }
-        }
-        let out = row.out.add(ox * cs + v.ch);
-        for (j, a) in acc.into_iter().enumerate() {
-            V::store::<M>(out.add(j * cs), a, &cx.env);
-        }
-    }
-}
-
 /// Accumulates one kernel row into `B` interior pixels: sweeps the `(B−1)·S + KW` input
 /// columns from `base` (column stride `cs`) once, each loaded vector feeding every pixel `j`
 /// whose tap `kx = c − j·S` is in `0..KW`.
@@ -606,60 +592,49 @@ unsafe fn row_accum<V: DwVec, const KW: usize, const S: usize, const B: usize, c
     }
 }
 
-/// `B` interior pixels from `ox` of view `v` sweeping each input column once per kernel row
-/// ([`row_accum`]); the bias is reloaded per block (one load) rather than kept in registers.
+/// `B` interior output pixels of view `v`: `row.rows[r] + off` is the first tap of the first
+/// pixel in kernel row `r`, pixel `j`, tap `kx` reads `rows[r] + off + (j·S + kx)·cs` and is
+/// stored at `out + j·cs`. With [`DwVec::SWEEP`] each input column is loaded once per kernel
+/// row ([`row_accum`]) and the bias is reloaded (one load) rather than kept in registers; else
+/// one load per pixel and tap (the compiler merges the repeated ones) with the weights of all
+/// `R` rows in registers.
 ///
 /// # Safety
-/// As [`fast_view`]; `ox..ox + B` interior columns.
+/// As [`fast_view`]; the block's pixels are interior columns (every tap inside the input) and
+/// `out + j·cs` their outputs.
 #[inline(always)]
-unsafe fn sweep_block<
-    V: DwVec,
-    const KW: usize,
-    const R: usize,
-    const S: usize,
-    const B: usize,
-    const M: bool,
->(
-    cx: &Ctx<V::Env>,
-    row: &Row,
-    v: View,
-    ox: usize,
-    hoisted: &[[V; KW]; R],
-) {
-    let cs = cx.p.c;
-    let off = (ox * S - cx.p.pl) * cs + v.ch;
-    // SAFETY: as tap_block: interior taps, valid input rows, outputs inside the row.
-    unsafe {
-        let mut acc = [V::load(v.wt); B];
-        unroll_rows!(R, |r| {
-            let w = wsel::<V, KW, R>(hoisted, v, row.ky0, r);
-            row_accum::<V, KW, S, B, M>(&mut acc, row.rows[r].add(off), cs, &cx.env, &w);
-        });
-        for (j, a) in acc.into_iter().enumerate() {
-            V::store::<M>(row.out.add((ox + j) * cs + v.ch), a, &cx.env);
-        }
-    }
-}
-
-/// `B` interior pixels from `ox`: [`sweep_block`] or [`tap_block`] as the tier prefers.
-///
-/// # Safety
-/// As [`fast_view`]; `ox..ox + B` interior columns.
-#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn block<V: DwVec, const KW: usize, const R: usize, const S: usize, const B: usize, const M: bool>(
     cx: &Ctx<V::Env>,
     row: &Row,
     v: View,
-    ox: usize,
+    (off, out): (usize, *mut f32),
+    cs: usize,
     w: &[[V; KW]; R],
     bias: V,
 ) {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: interior pixels have every tap inside the input (Plan::ox_lo/ox_hi), the row
+    // pointers are valid input rows and the view's lanes are inside each pixel; the outputs
+    // are inside the output row.
     unsafe {
+        let mut acc = [if V::SWEEP { V::load(v.wt) } else { bias }; B];
         if V::SWEEP {
-            sweep_block::<V, KW, R, S, B, M>(cx, row, v, ox, w);
+            unroll_rows!(R, |r| {
+                let wr = wsel::<V, KW, R>(w, v, row.ky0, r);
+                row_accum::<V, KW, S, B, M>(&mut acc, row.rows[r].add(off), cs, &cx.env, &wr);
+            });
         } else {
-            tap_block::<V, KW, R, S, B, M>(cx, row, v, ox, w, bias);
+            for (r, wr) in w.iter().enumerate() {
+                let base = row.rows[r].add(off);
+                for (kx, &wv) in wr.iter().enumerate() {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a = V::fma(*a, V::load_in::<M>(base.add((j * S + kx) * cs), &cx.env), wv);
+                    }
+                }
+            }
+        }
+        for (j, a) in acc.into_iter().enumerate() {
+            V::store::<M>(out.add(j * cs), a, &cx.env);
         }
     }
 }
@@ -788,7 +763,8 @@ pub(crate) unsafe fn fast_view<
     row: &Row,
     v: View,
 ) {
-    let (lo, hi) = (cx.p.ox_lo, cx.p.ox_hi);
+    let p = &cx.p;
+    let (lo, hi, cs) = (p.ox_lo, p.ox_hi, p.c);
     // SAFETY: the caller guarantees features and bounds; the view's bias and kernel rows
     // ky0..ky0+R are inside its packed tile; the blocks cover interior columns only (every one
     // inside lo..hi, hi - B >= lo for the shifted one) and the edges the border columns.
@@ -801,86 +777,58 @@ pub(crate) unsafe fn fast_view<
             });
         }
         edge_range::<V, KW, R, S, M>(cx, row, v, 0, lo, &w, bias);
+        let at = |ox: usize| ((ox * S - p.pl) * cs + v.ch, row.out.add(ox * cs + v.ch));
         let mut ox = lo;
         while ox + B <= hi {
-            block::<V, KW, R, S, B, M>(cx, row, v, ox, &w, bias);
+            block::<V, KW, R, S, B, M>(cx, row, v, at(ox), cs, &w, bias);
             ox += B;
         }
         if V::OVERLAP && hi - lo >= B {
             if ox < hi {
                 // One block ending at the last interior column: its first pixels are
                 // recomputed with the same operations, so stored again with the same values.
-                block::<V, KW, R, S, B, M>(cx, row, v, hi - B, &w, bias);
+                block::<V, KW, R, S, B, M>(cx, row, v, at(hi - B), cs, &w, bias);
             }
         } else {
             // The remainder (fewer than B <= 15 pixels) as blocks of 8, 4, 2 and 1.
             let left = hi - ox;
             if B > 8 && left & 8 != 0 {
-                block::<V, KW, R, S, 8, M>(cx, row, v, ox, &w, bias);
+                block::<V, KW, R, S, 8, M>(cx, row, v, at(ox), cs, &w, bias);
                 ox += 8;
             }
             if left & 4 != 0 {
-                block::<V, KW, R, S, 4, M>(cx, row, v, ox, &w, bias);
+                block::<V, KW, R, S, 4, M>(cx, row, v, at(ox), cs, &w, bias);
                 ox += 4;
             }
             if left & 2 != 0 {
-                block::<V, KW, R, S, 2, M>(cx, row, v, ox, &w, bias);
+                block::<V, KW, R, S, 2, M>(cx, row, v, at(ox), cs, &w, bias);
                 ox += 2;
             }
             if left & 1 != 0 {
-                block::<V, KW, R, S, 1, M>(cx, row, v, ox, &w, bias);
+                block::<V, KW, R, S, 1, M>(cx, row, v, at(ox), cs, &w, bias);
             }
         }
         edge_range::<V, KW, R, S, M>(cx, row, v, hi, cx.p.out_w, &w, bias);
     }
 }
 
-/// [`fast_view`] over every tile of the row, the last one masked.
+/// [`fast_view`] of view `v` for two output rows with all `KW` kernel rows valid, back to back
+/// (the input rows they share are still in L1 for the second).
 ///
 /// # Safety
-/// As [`fast_view`]; `V` covers a whole tile of `cx`.
+/// As [`fast_view`] with `R == KW`, for both rows.
 #[inline(always)]
-// Used by the tiers whose vector covers a whole tile (x86_64); NEON walks its own views.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(crate) unsafe fn fast_tiles<V: DwVec, const KW: usize, const R: usize, const S: usize, const B: usize>(
-    cx: &Ctx<V::Env>,
-    row: &Row,
-) {
-    // SAFETY: forwarded; tiles below full_tiles are full, the last one is partial.
-    unsafe {
-        for t in 0..cx.p.full_tiles {
-            fast_view::<V, KW, R, S, B, false>(cx, row, cx.tile(t));
-        }
-        if cx.p.rem != 0 {
-            fast_view::<V, KW, R, S, B, true>(cx, row, cx.tile(cx.p.full_tiles));
-        }
-    }
-}
-
-/// Two output rows with all `KW` kernel rows valid, one tile at a time (both rows of a tile
-/// back to back, so the input rows they share are still in L1 for the second).
-///
-/// # Safety
-/// As [`fast_tiles`] with `R == KW`, for both rows.
-#[inline(always)]
-// Used by the tiers whose vector covers a whole tile (x86_64); NEON walks its own views.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(crate) unsafe fn pair_tiles<V: DwVec, const KW: usize, const S: usize, const B: usize>(
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only AVX-512 pairs rows
+pub(crate) unsafe fn pair_view<V: DwVec, const KW: usize, const S: usize, const B: usize, const M: bool>(
     cx: &Ctx<V::Env>,
     a: &Row,
     b: &Row,
+    v: View,
 ) {
-    // SAFETY: forwarded; tiles below full_tiles are full, the last one is partial.
+    // SAFETY: forwarded from the caller.
     unsafe {
-        for t in 0..cx.p.full_tiles {
-            fast_view::<V, KW, KW, S, B, false>(cx, a, cx.tile(t));
-            fast_view::<V, KW, KW, S, B, false>(cx, b, cx.tile(t));
-        }
-        if cx.p.rem != 0 {
-            let v = cx.tile(cx.p.full_tiles);
-            fast_view::<V, KW, KW, S, B, true>(cx, a, v);
-            fast_view::<V, KW, KW, S, B, true>(cx, b, v);
-        }
+        fast_view::<V, KW, KW, S, B, M>(cx, a, v);
+        fast_view::<V, KW, KW, S, B, M>(cx, b, v);
     }
 }
 
@@ -985,23 +933,6 @@ pub(crate) unsafe fn generic_view<V: DwVec, const B: usize, const M: bool>(
         }
         for ox in hi..p.out_w {
             border_pixel::<V, M>(cx, row, v, ox, bias);
-        }
-    }
-}
-
-/// [`generic_view`] over every tile of the row, the last one masked.
-///
-/// # Safety
-/// As [`generic_view`]; `V` covers a whole tile of `cx`.
-#[inline(always)]
-pub(crate) unsafe fn generic_tiles<V: DwVec, const B: usize>(cx: &Ctx<V::Env>, row: &Row) {
-    // SAFETY: forwarded; tiles below full_tiles are full, the last one is partial.
-    unsafe {
-        for t in 0..cx.p.full_tiles {
-            generic_view::<V, B, false>(cx, row, cx.tile(t));
-        }
-        if cx.p.rem != 0 {
-            generic_view::<V, B, true>(cx, row, cx.tile(cx.p.full_tiles));
         }
     }
 }

@@ -1,15 +1,13 @@
 //! Depthwise k×k convolution (depth multiplier 1), NHWC, portable SIMD (`wide::f32x8`): the
-//! vector type of the generic plan and driver in [`crate::dwconv`] (which documents the
+//! vector type of the generic plan and driver in `crate::dwconv` (which documents the
 //! algorithm), run on its generic path (no specialised row kernels: without a known register
 //! file they would spill).
 //!
 //! # Packed layout
 //!
-//! The same as the AVX2 tier's: the channels are cut into tiles of 8, the last tile
-//! zero-padded when `C % 8 != 0`. Tile `t` occupies `8 · (1 + kh·kw)` floats starting at
-//! `t · 8 · (1 + kh·kw)`: `[bias × 8][tap 0 × 8][tap 1 × 8]…[tap kh·kw−1 × 8]`, taps in
-//! row-major `(ky, kx)` order and lane `l` holding channel `8t + l` (zero for channels
-//! `>= C`, and a zero bias without one).
+//! The layout of `crate::dwconv` with tiles of 8 channels (one `f32x8`): per tile
+//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`,
+//! zero-padded at the channel remainder. Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
 //!
 //! Interior pixels are computed 4 at a time × 8 channels; the partial last channel tile is
 //! read and written through small zero-filled copies.
@@ -18,8 +16,8 @@ use core::ptr;
 
 use wide::f32x8;
 
+use crate::Activation;
 use crate::dwconv::{self as dw, Ctx, DwRows, DwVec, Plan, Row, RowFn};
-use crate::{Activation, Conv2dGeometry, KernelError};
 
 /// Channels per packed tile.
 const LANES: usize = 8;
@@ -27,53 +25,47 @@ const LANES: usize = 8;
 /// Output pixels per interior block.
 const NC: usize = 4;
 
-/// Length of the portable tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)`
-/// (see the module docs for the layout).
-///
-/// Errors: an invalid or non-depthwise geometry, or overflow.
-pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
-    dw::packed_len(g, LANES)
+dw::entry_points! { LANES, any_cpu;
+    /// Length of the portable tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)`
+    /// (see the module docs for the layout).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or overflow.
+    packed_len;
+    /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
+    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, zero-padded at
+    /// the channel remainder (see the module docs).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
+    /// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
+    pack;
+    /// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
+    ///
+    /// - `input`: `[batch][in_h][in_w][C]`;
+    /// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
+    ///   that fall inside the input (padding contributes nothing).
+    ///
+    /// Any kernel size, stride, dilation and 4-sided padding. Errors: an invalid or non-depthwise
+    /// geometry, an invalid clamp, or `packed`, `input` or `output` of the wrong length
+    /// ([`KernelError::LengthMismatch`](crate::KernelError::LengthMismatch)); nothing is written then.
+    run;
 }
 
-/// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
-/// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, zero-padded at
-/// the channel remainder (see the module docs).
-///
-/// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
-/// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
-pub fn dwconv_pack(
-    g: &Conv2dGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    dw::pack(g, LANES, weights, bias, packed)
+/// The portable tier runs on any CPU: never an error.
+fn any_cpu() -> Result<(), crate::KernelError> {
+    Ok(())
 }
 
-/// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
+/// Runs a checked plan.
 ///
-/// - `input`: `[batch][in_h][in_w][C]`;
-/// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
-///   that fall inside the input (padding contributes nothing).
-///
-/// Any kernel size, stride, dilation and 4-sided padding. Errors: an invalid or non-depthwise
-/// geometry, an invalid clamp, or `packed`, `input` or `output` of the wrong length
-/// ([`KernelError::LengthMismatch`]); nothing is written then.
-pub fn dwconv_run(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let p = Plan::checked(g, LANES, input, packed, act, output)?;
+/// # Safety
+/// `p` came from [`Plan::checked`] with 8 lanes and the same `input`, `packed` and `output`
+/// lengths (no CPU feature needed).
+unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: &mut [f32]) {
     let (lo, hi) = act.bounds();
     let env = Env { lo: f32x8::splat(lo), hi: f32x8::splat(hi), rem: p.rem };
-    let cx = Ctx { p, packed: packed.as_ptr(), env };
-    // SAFETY: no CPU feature needed; the plan checked `input`, `packed` and `output` against
-    // the geometry with 8-lane tiles.
+    let cx = Ctx { p: *p, packed: packed.as_ptr(), env };
+    // SAFETY: forwarded from the caller.
     unsafe { dw::run::<Portable>(&cx, input, output) };
-    Ok(())
 }
 
 /// Clamp bounds and the channels of the partial last tile.
@@ -88,8 +80,6 @@ impl DwVec for f32x8 {
     type Env = Env;
     const TAP_STRIDE: usize = LANES;
     const HOIST_K: usize = 0;
-    const SWEEP: bool = false;
-    const OVERLAP: bool = false;
     const EDGE_BLOCKS: bool = false;
 
     #[inline(always)]
@@ -155,7 +145,7 @@ impl DwRows for Portable {
 /// The [`DwRows`] row-kernel contract (no CPU feature needed).
 unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::bias_tiles::<f32x8>(cx, row) }
+    unsafe { dw::each_tile!(cx, f32x8, bias_view(cx, row.out)) }
 }
 
 /// One output row for any kernel size, stride and dilation.
@@ -164,5 +154,5 @@ unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
 /// The [`DwRows`] row-kernel contract (no CPU feature needed), a row with valid kernel rows.
 unsafe fn generic_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::generic_tiles::<f32x8, NC>(cx, row) }
+    unsafe { dw::each_tile!(cx, f32x8, generic_view::<NC>(cx, row)) }
 }

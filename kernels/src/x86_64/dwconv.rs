@@ -1,13 +1,11 @@
 //! Depthwise k×k convolution (depth multiplier 1), NHWC, AVX2+FMA: the microkernels of the
-//! generic plan and driver in [`crate::dwconv`] (which documents the algorithm).
+//! generic plan and driver in `crate::dwconv` (which documents the algorithm).
 //!
 //! # Packed layout
 //!
-//! The channels are cut into tiles of 8 (one YMM register); the last tile is zero-padded when
-//! `C % 8 != 0`. Tile `t` occupies `8 · (1 + kh·kw)` floats starting at `t · 8 · (1 + kh·kw)`:
-//! `[bias × 8][tap 0 × 8][tap 1 × 8]…[tap kh·kw−1 × 8]`, taps in row-major `(ky, kx)` order
-//! and lane `l` holding channel `8t + l` (zero for channels `>= C`, and a zero bias without
-//! one).
+//! The layout of `crate::dwconv` with tiles of 8 channels (one YMM register): per tile
+//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`,
+//! zero-padded at the channel remainder. Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
 //!
 //! # Tuning
 //!
@@ -22,8 +20,8 @@ use core::arch::x86_64::{
     _mm256_maskstore_ps, _mm256_max_ps, _mm256_min_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
-use crate::dwconv::{self as dw, Ctx, DwRows, DwVec, Plan, Row, RowFn};
-use crate::{Activation, Conv2dGeometry, KernelError};
+use crate::Activation;
+use crate::dwconv::{self as dw, Ctx, DwRows, Plan, Row, RowFn};
 
 /// f32 lanes of a YMM register: channels per packed tile.
 const LANES: usize = 8;
@@ -38,52 +36,30 @@ const NC: usize = 4;
 /// `MASK_TABLE[8 - r..8 - r + 8]` has `r` leading all-ones lanes (`r` in `1..=8`).
 static MASK_TABLE: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
-/// Length of the AVX2 tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)` (see
-/// the module docs for the layout).
-///
-/// Errors: an invalid or non-depthwise geometry, or overflow.
-pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
-    dw::packed_len(g, LANES)
-}
-
-/// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
-/// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, zero-padded at
-/// the channel remainder (see the module docs).
-///
-/// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
-/// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
-pub fn dwconv_pack(
-    g: &Conv2dGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    dw::pack(g, LANES, weights, bias, packed)
-}
-
-/// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
-///
-/// - `input`: `[batch][in_h][in_w][C]`;
-/// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
-///   that fall inside the input (padding contributes nothing).
-///
-/// Any kernel size, stride, dilation and 4-sided padding. Errors: an invalid or non-depthwise
-/// geometry, an invalid clamp, `packed`, `input` or `output` of the wrong length
-/// ([`KernelError::LengthMismatch`]), or a CPU without AVX2+FMA
-/// ([`KernelError::IsaUnavailable`]); nothing is written then.
-pub fn dwconv_run(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let plan = Plan::checked(g, LANES, input, packed, act, output)?;
-    super::ensure_available()?;
-    // SAFETY: the CPU has AVX2 and FMA (ensure_available above); the plan checked `input`,
-    // `packed` and `output` against the geometry with 8-lane tiles.
-    unsafe { run(&plan, input, packed, act, output) };
-    Ok(())
+dw::entry_points! { LANES, super::ensure_available;
+    /// Length of the AVX2 tier's packed depthwise weights: `ceil(C / 8) · 8 · (1 + kh·kw)` (see
+    /// the module docs for the layout).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or overflow.
+    packed_len;
+    /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
+    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, zero-padded at
+    /// the channel remainder (see the module docs).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
+    /// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
+    pack;
+    /// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
+    ///
+    /// - `input`: `[batch][in_h][in_w][C]`;
+    /// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
+    ///   that fall inside the input (padding contributes nothing).
+    ///
+    /// Any kernel size, stride, dilation and 4-sided padding. Errors: an invalid or non-depthwise
+    /// geometry, an invalid clamp, `packed`, `input` or `output` of the wrong length
+    /// ([`KernelError::LengthMismatch`](crate::KernelError::LengthMismatch)), or a CPU without AVX2+FMA
+    /// ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
+    run;
 }
 
 /// Runs a checked 8-lane plan (also the AVX-512 tier's plan for the shapes it delegates).
@@ -106,74 +82,87 @@ pub(crate) unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activatio
     unsafe { dw::run::<Avx2>(&cx, input, output) };
 }
 
-/// Clamp bounds and the channel-remainder mask of one call.
-pub(crate) struct Env {
-    lo: __m256,
-    hi: __m256,
+/// Clamp bounds and the channel-remainder mask of one call (AVX2 and AVX-512).
+pub(crate) struct Env<V, K> {
+    pub(crate) lo: V,
+    pub(crate) hi: V,
     /// Lanes `0..rem` set (all lanes when `rem == 0`).
-    mask: __m256i,
+    pub(crate) mask: K,
 }
 
-impl DwVec for __m256 {
-    type Env = Env;
-    const TAP_STRIDE: usize = LANES;
-    const HOIST_K: usize = dw::MAX_FAST_K;
-    const SWEEP: bool = false;
-    const OVERLAP: bool = false;
-    const EDGE_BLOCKS: bool = true;
+/// Implements [`DwVec`] for an x86 vector type from its intrinsics (here for AVX2, in
+/// `crate::avx512::dwconv` for AVX-512: the two differ only in names, lanes and mask type).
+/// `$ml` and `$ms` are the masked load and store, written with the names `$p`, `$m`, `$v`.
+macro_rules! x86_vec {
+    ($v:ty, $k:ty, lanes $lanes:expr, overlap $ov:expr,
+     $zero:ident, $load:ident, $fma:ident, $add:ident, $min:ident, $max:ident, $store:ident,
+     |$p:ident, $m:ident, $x:ident| $ml:expr, $ms:expr) => {
+        impl $crate::dwconv::DwVec for $v {
+            type Env = $crate::x86_64::dwconv::Env<$v, $k>;
+            const TAP_STRIDE: usize = $lanes;
+            const OVERLAP: bool = $ov;
 
-    #[inline(always)]
-    unsafe fn zero() -> Self {
-        // SAFETY: AVX available (the caller's contract); no memory access.
-        unsafe { _mm256_setzero_ps() }
-    }
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                // SAFETY: the tier's features (the caller's contract); no memory access.
+                unsafe { $zero() }
+            }
 
-    #[inline(always)]
-    unsafe fn load(p: *const f32) -> Self {
-        // SAFETY: AVX available and 8 floats readable (the caller's contract).
-        unsafe { _mm256_loadu_ps(p) }
-    }
+            #[inline(always)]
+            unsafe fn load($p: *const f32) -> Self {
+                // SAFETY: the tier's features and all lanes readable (the caller's contract).
+                unsafe { $load($p) }
+            }
 
-    #[inline(always)]
-    unsafe fn load_in<const M: bool>(p: *const f32, env: &Env) -> Self {
-        // SAFETY: the caller guarantees the features and that the accessed lanes are
-        // readable; masked-off lanes are not accessed by vmaskmovps.
-        unsafe { if M { _mm256_maskload_ps(p, env.mask) } else { _mm256_loadu_ps(p) } }
-    }
+            #[inline(always)]
+            unsafe fn load_in<const M: bool>($p: *const f32, env: &Self::Env) -> Self {
+                let $m = env.mask;
+                // SAFETY: the caller guarantees the features and that the accessed lanes are
+                // readable; masked-off lanes are not accessed (fault suppression).
+                unsafe { if M { $ml } else { $load($p) } }
+            }
 
-    #[inline(always)]
-    unsafe fn fma(acc: Self, x: Self, w: Self) -> Self {
-        // SAFETY: FMA available (the caller's contract); no memory access.
-        unsafe { _mm256_fmadd_ps(x, w, acc) }
-    }
+            #[inline(always)]
+            unsafe fn fma(acc: Self, x: Self, w: Self) -> Self {
+                // SAFETY: the tier's features (the caller's contract); no memory access.
+                unsafe { $fma(x, w, acc) }
+            }
 
-    #[inline(always)]
-    unsafe fn add(a: Self, b: Self) -> Self {
-        // SAFETY: AVX available (the caller's contract); no memory access.
-        unsafe { _mm256_add_ps(a, b) }
-    }
+            #[inline(always)]
+            unsafe fn add(a: Self, b: Self) -> Self {
+                // SAFETY: the tier's features (the caller's contract); no memory access.
+                unsafe { $add(a, b) }
+            }
 
-    #[inline(always)]
-    unsafe fn store<const M: bool>(p: *mut f32, v: Self, env: &Env) {
-        // SAFETY: the caller guarantees the features and that the written lanes are
-        // writable; masked-off lanes are not accessed. The bound is the first operand of
-        // max/min, so a NaN accumulator propagates.
-        unsafe {
-            let v = _mm256_min_ps(env.hi, _mm256_max_ps(env.lo, v));
-            if M { _mm256_maskstore_ps(p, env.mask, v) } else { _mm256_storeu_ps(p, v) }
+            #[inline(always)]
+            unsafe fn store<const M: bool>($p: *mut f32, v: Self, env: &Self::Env) {
+                let $m = env.mask;
+                // SAFETY: the caller guarantees the features and that the written lanes are
+                // writable; masked-off lanes are not accessed. The bound is the first operand
+                // of max/min (which return the second on NaN), so a NaN accumulator propagates.
+                unsafe {
+                    let $x = $min(env.hi, $max(env.lo, v));
+                    if M { $ms } else { $store($p, $x) }
+                }
+            }
         }
-    }
+    };
 }
+pub(crate) use x86_vec;
+
+x86_vec!(__m256, __m256i, lanes LANES, overlap false,
+    _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_min_ps, _mm256_max_ps,
+    _mm256_storeu_ps, |p, m, x| _mm256_maskload_ps(p, m), _mm256_maskstore_ps(p, m, x));
 
 /// The AVX2 row kernels.
 struct Avx2;
 
 impl DwRows for Avx2 {
-    type Env = Env;
-    const BIAS: RowFn<Env> = bias_row;
-    const GENERIC: RowFn<Env> = generic_row;
+    type Env = Env<__m256, __m256i>;
+    const BIAS: RowFn<Self::Env> = bias_row;
+    const GENERIC: RowFn<Self::Env> = generic_row;
 
-    fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Env>> {
+    fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Self::Env>> {
         dw::fast_row_table!(fast_row, BLOCKS, kw, sw, r)
     }
 }
@@ -183,9 +172,9 @@ impl DwRows for Avx2 {
 /// # Safety
 /// The [`DwRows`] row-kernel contract for AVX2.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
+unsafe fn bias_row(cx: &Ctx<Env<__m256, __m256i>>, row: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::bias_tiles::<__m256>(cx, row) }
+    unsafe { dw::each_tile!(cx, __m256, bias_view(cx, row.out)) }
 }
 
 /// One output row of a `KW × KW` kernel, `R` valid kernel rows, stride `S`, blocks of `B`.
@@ -194,11 +183,11 @@ unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
 /// The [`DwRows`] row-kernel contract for AVX2, the kernel chosen for `(KW, S, R)`.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usize>(
-    cx: &Ctx<Env>,
+    cx: &Ctx<Env<__m256, __m256i>>,
     row: &Row,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::fast_tiles::<__m256, KW, R, S, B>(cx, row) }
+    unsafe { dw::each_tile!(cx, __m256, fast_view::<KW, R, S, B>(cx, row)) }
 }
 
 /// One output row for any kernel size, stride and dilation.
@@ -206,7 +195,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
 /// # Safety
 /// The [`DwRows`] row-kernel contract for AVX2, a row with valid kernel rows.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn generic_row(cx: &Ctx<Env>, row: &Row) {
+unsafe fn generic_row(cx: &Ctx<Env<__m256, __m256i>>, row: &Row) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::generic_tiles::<__m256, NC>(cx, row) }
+    unsafe { dw::each_tile!(cx, __m256, generic_view::<NC>(cx, row)) }
 }
