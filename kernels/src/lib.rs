@@ -64,7 +64,8 @@ pub mod activation;
 pub mod avx512;
 /// Dense / grouped convolution: the plan and driver of every tier, generic over the microkernels.
 mod conv2d;
-mod dwconv_layout;
+/// The depthwise family's plan, packed layout and generic driver (ISA folders hold its microkernels).
+mod dwconv;
 pub mod error;
 pub mod geometry;
 pub mod layout;
