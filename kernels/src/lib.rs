@@ -72,6 +72,9 @@ pub mod layout;
 /// Pointwise / dense GEMM: the plan and driver every ISA's microkernel runs under.
 mod pointwise;
 pub mod portable;
+/// The FMA-throughput probe, written once for the ISA folders' `probe.rs`.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod probe;
 pub mod reference;
 /// Separable passes: the plan, packing and generic drivers, once for every tier.
 mod separable;

@@ -1,46 +1,17 @@
-//! FMA-throughput probe: measures what this core's FMA units deliver, for reporting kernels'
-//! speed as a share of the peak measured in the same run.
+//! FMA-throughput probe on 256-bit registers: what this core's FMA units deliver to the AVX2
+//! kernels (`crate::probe` writes the probe; this file gives its intrinsics).
 
-use core::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
-};
+use core::arch::x86_64::{__m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps};
 
-use crate::KernelError;
-
-/// Independent accumulator chains: enough to cover FMA latency (4 cycles) × 2 pipes with room.
-pub const FMA_PROBE_CHAINS: usize = 12;
-
-/// FLOPs one iteration of [`fma_probe`] performs: `FMA_PROBE_CHAINS` 8-lane FMAs, 2 FLOPs each.
-pub const FMA_PROBE_FLOPS_PER_ITER: u64 = (FMA_PROBE_CHAINS * 8 * 2) as u64;
-
-/// Runs `iters` iterations of [`FMA_PROBE_CHAINS`] independent `_mm256_fmadd_ps` chains and
-/// returns a value derived from every chain (so the work cannot be optimized away). Time it
-/// and divide `iters × FMA_PROBE_FLOPS_PER_ITER` by the elapsed time for the FMA peak.
-pub fn fma_probe(iters: u64) -> Result<f32, KernelError> {
-    super::ensure_available()?;
-    // SAFETY: `ensure_available` just confirmed AVX2 and FMA on this CPU.
-    Ok(unsafe { fma_chains(iters) })
-}
-
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn fma_chains(iters: u64) -> f32 {
-    // Multiplier and addend close to a fixed point so the values stay finite for any count.
-    let a = _mm256_set1_ps(0.999_999);
-    let b = _mm256_set1_ps(1e-7);
-    let mut acc: [__m256; FMA_PROBE_CHAINS] = [_mm256_setzero_ps(); FMA_PROBE_CHAINS];
-    for _ in 0..iters {
-        for v in acc.iter_mut() {
-            *v = _mm256_fmadd_ps(*v, a, b);
-        }
-    }
-    let mut sum = _mm256_setzero_ps();
-    for v in acc {
-        sum = _mm256_add_ps(sum, v);
-    }
-    let mut lanes = [0.0f32; 8];
-    // SAFETY: `lanes` is 8 f32 long, exactly one unaligned 256-bit store.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
-    lanes.iter().sum()
+crate::probe::fma_probe_module! {
+    vector: __m256, lanes: 8, chains: 12, features: "avx2,fma", isa: "AVX2 and FMA",
+    chains_why: "enough to cover FMA latency (4 cycles) × 2 pipes with room.",
+    splat: _mm256_set1_ps, fma: |v, a, b| _mm256_fmadd_ps(*v, a, b),
+    reduce: |acc| {
+        let sum = acc.iter().fold(_mm256_set1_ps(0.0), |s, v| _mm256_add_ps(s, *v));
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` is 8 f32 long, exactly one unaligned 256-bit store.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+        lanes.iter().sum()
+    },
 }
