@@ -7,13 +7,13 @@
 //! slice lengths against that geometry and returns a [`KernelError`] instead of panicking.
 //! Kernels never allocate; the crate is `no_std`.
 //!
-//! Layout, per ISA (the same file names in every folder so they can be diffed):
-//! - [`reference`]: scalar reference kernels, the obvious loops; the oracle for every test.
-//! - [`portable`]: `wide`-based kernels for any target (vector width chosen at compile time).
-//! - `x86_64`: AVX2+FMA kernels (`core::arch` intrinsics under `#[target_feature]`).
-//! - `aarch64`: NEON kernels (`core::arch::aarch64` intrinsics).
-//! - `conv2d` (private): the plan of the dense / grouped convolution, written once over the
-//!   tiers' microkernel traits.
+//! Layout (the map, and how to add an ISA, are in the crate's `README.md`):
+//! - one private module per op family, `dwconv`, `pointwise`, `conv2d`, `separable`: the plan
+//!   (canonical geometry, packed layout, border/interior split, tile and block sizes) and the
+//!   driver that walks it, written once, generic over a small per-family trait;
+//! - ISA folders implementing those traits, with the safe entry points, same file names in
+//!   each: `x86_64` (AVX2+FMA), `avx512` (AVX-512F), `aarch64` (NEON), [`portable`] (`wide`);
+//! - [`reference`](mod@reference): scalar reference kernels, the obvious loops; the oracle for every test.
 //!
 //! # The packed contract
 //!

@@ -9,7 +9,7 @@
 //!
 //! # Views and tuning
 //!
-//! Each channel tile is seen through one of three views: a full tile of 8 channels ([`Q2`],
+//! Each channel tile is seen through one of three views: a full tile of 8 channels (`Q2`,
 //! two vectors), a half tile of 4 channels (lanes 0..4 of the last tile when `C % 8 >= 4`,
 //! one `float32x4_t`), and a tail of `C % 4` channels (1 to 3 lanes, read and written with
 //! lane loads/stores so that no element outside the slices is touched; its weights are full

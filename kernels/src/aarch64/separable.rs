@@ -1,4 +1,4 @@
-//! Row 1×k and column k×1 spatially separable passes, per channel, NEON: the [`SepVector`]
+//! Row 1×k and column k×1 spatially separable passes, per channel, NEON: the `SepVector`
 //! impl for 4-lane vectors and the safe entry points. The plan, the packed layout and the
 //! drivers are written once in `crate::separable` (see its docs).
 //!

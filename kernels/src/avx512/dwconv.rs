@@ -71,7 +71,7 @@ pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
 ///
 /// Errors: an invalid or non-depthwise geometry, `weights`, `bias` or `packed` of the wrong
 /// length (`packed` must have [`dwconv_packed_len`] elements), or a CPU without
-/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
+/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`]); nothing is written then.
 pub fn dwconv_pack(
     g: &Conv2dGeometry,
     weights: &[f32],
@@ -92,8 +92,8 @@ pub fn dwconv_pack(
 ///
 /// Any kernel size, stride, dilation and 4-sided padding (the shapes outside the own plan run
 /// the AVX2 kernel). Errors: an invalid or non-depthwise geometry, an invalid clamp, `packed`,
-/// `input` or `output` of the wrong length ([`KernelError::LengthMismatch`](crate::KernelError::LengthMismatch)), or a CPU without
-/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
+/// `input` or `output` of the wrong length ([`KernelError::LengthMismatch`]), or a CPU without
+/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`]); nothing is written then.
 pub fn dwconv_run(
     g: &Conv2dGeometry,
     input: &[f32],

@@ -2,7 +2,7 @@
 //! kernel is tested against.
 //!
 //! Every function validates its geometry and the lengths of all slices and returns a
-//! [`KernelError`](crate::KernelError) on mismatch; nothing is written to `output` then.
+//! [`KernelError`] on mismatch; nothing is written to `output` then.
 //! Accumulation is done in `f64` and rounded once to `f32` before the activation, so the
 //! reference is at least as accurate as any `f32` kernel it judges.
 //!

@@ -1,5 +1,5 @@
 //! Row 1×k and column k×1 spatially separable passes, per channel, AVX2+FMA: the
-//! [`SepVector`] impl for 8-lane YMM vectors and the safe entry points. The plan, the packed
+//! `SepVector` impl for 8-lane YMM vectors and the safe entry points. The plan, the packed
 //! layout and the drivers are written once in `crate::separable` (see its docs).
 //!
 //! # Packed layout (same for both axes)
