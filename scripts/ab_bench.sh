@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Same-run A/B of two sepconv binaries: interleaved rounds (the order alternates) of
+# `sepconv bench --json` and `sepconv run --builtin mobilenet_v{1,2} --json` on the given tiers,
+# then a table of the best median per binary and the ratio new/base. The machine is shared
+# and noisy: only ratios from one such run mean anything.
+#
+#   scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS=3] [TIERS=avx2,avx512] [LAYERS=<all>]
+#
+# e.g. build the base at an older commit into /tmp/base (git worktree + cargo build --release),
+# then: scripts/ab_bench.sh /tmp/base/target/release/sepconv target/release/sepconv 5
+set -euo pipefail
+
+BASE=${1:?usage: scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS] [TIERS] [LAYERS]}
+NEW=${2:?usage: scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS] [TIERS] [LAYERS]}
+ROUNDS=${3:-3}
+TIERS=${4:-avx2,avx512}
+LAYERS=${5:-}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+layer_args=()
+[ -n "$LAYERS" ] && layer_args=(--layers "$LAYERS")
+for r in $(seq 1 "$ROUNDS"); do
+    order="base new"
+    [ $((r % 2)) -eq 0 ] && order="new base"
+    for w in $order; do
+        bin=$BASE
+        [ "$w" = new ] && bin=$NEW
+        "$bin" bench --json --isa "$TIERS" --min-ms 200 "${layer_args[@]}" >"$OUT/bench_${w}_$r.json"
+        for m in mobilenet_v2 mobilenet_v1; do
+            for isa in ${TIERS//,/ }; do
+                "$bin" run --builtin "$m" --isa "$isa" --iters 50 --min-ms 1500 --warmup 10 --json \
+                    >"$OUT/run_${w}_${m}_${isa}_$r.json"
+            done
+        done
+    done
+    echo "round $r of $ROUNDS done" >&2
+done
+
+python3 - "$OUT" <<'PY'
+import collections, glob, json, os, sys
+out = sys.argv[1]
+rows = collections.defaultdict(lambda: collections.defaultdict(list))
+for f in glob.glob(os.path.join(out, "bench_*.json")):
+    who = os.path.basename(f).split("_")[1]
+    for r in json.load(open(f))["rows"]:
+        rows[(r["layer"], r["tier"])][who].append(r["median_us"])
+runs = collections.defaultdict(lambda: collections.defaultdict(list))
+for f in glob.glob(os.path.join(out, "run_*.json")):
+    p = os.path.basename(f)[:-5].split("_")
+    runs[("_".join(p[2:4]), p[4])][p[1]].append(json.load(open(f))["median_ms"])
+print("| layer | tier | base µs | new µs | new/base |\n|---|---|---|---|---|")
+worst = 0.0
+for k in sorted(rows):
+    b, n = min(rows[k]["base"]), min(rows[k]["new"])
+    worst = max(worst, n / b)
+    print(f"| {k[0]} | {k[1]} | {b:.1f} | {n:.1f} | {n / b:.3f} |")
+print("\n| model | tier | base ms | new ms | new/base |\n|---|---|---|---|---|")
+for k in sorted(runs):
+    b, n = min(runs[k]["base"]), min(runs[k]["new"])
+    print(f"| {k[0]} | {k[1]} | {b:.3f} | {n:.3f} | {n / b:.3f} |")
+print(f"\nworst layer ratio {worst:.3f} (best median of the rounds per binary)")
+PY
