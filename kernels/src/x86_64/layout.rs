@@ -13,55 +13,19 @@ use core::arch::x86_64::{
     _mm256_unpacklo_ps,
 };
 
-use crate::{KernelError, error::check_len, error::check_strided, error::checked_product};
+crate::layout::transpose_entry_points!(
+    super::ensure_available(),
+    transpose_avx2,
+    ", or a CPU without AVX2+FMA"
+);
 
-/// Writes the transpose of the row-major `rows × cols` matrix `src` into `dst`
-/// (`dst[c·rows + r] = src[r·cols + c]`). Errors: `rows·cols` overflows, or a slice whose
-/// length is not `rows·cols` (nothing is written then); a CPU without AVX2+FMA.
-pub fn transpose(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) -> Result<(), KernelError> {
-    let len = checked_product("matrix length", &[rows, cols])?;
-    check_len("src", len, src.len())?;
-    check_len("dst", len, dst.len())?;
-    super::ensure_available()?;
-    // SAFETY: AVX2 is available (checked above) and both slices hold exactly rows·cols floats,
-    // i.e. `rows` rows of `cols` at stride `cols` and `cols` rows of `rows` at stride `rows`.
-    unsafe { transpose_avx2(rows, cols, src.as_ptr(), cols, dst.as_mut_ptr(), rows) };
-    Ok(())
-}
-
-/// As [`transpose`] for matrices inside larger ones: `dst[c·ld_dst + r] = src[r·ld_src + c]`
-/// for `r < rows`, `c < cols` (row strides `ld_src >= cols`, `ld_dst >= rows`); nothing else
-/// of `dst` is written. Errors (nothing written): a stride below its row length, a slice
-/// shorter than its last row's end, overflow, or a CPU without AVX2+FMA.
-pub fn transpose_strided(
-    rows: usize,
-    cols: usize,
-    src: &[f32],
-    ld_src: usize,
-    dst: &mut [f32],
-    ld_dst: usize,
-) -> Result<(), KernelError> {
-    check_strided(rows, cols, src.len(), ld_src, dst.len(), ld_dst)?;
-    super::ensure_available()?;
-    // SAFETY: AVX2 is available (checked above); `check_strided` proved that `rows` rows of
-    // `cols` floats at stride `ld_src` lie in `src` and `cols` rows of `rows` floats at stride
-    // `ld_dst` lie in `dst`.
-    unsafe { transpose_avx2(rows, cols, src.as_ptr(), ld_src, dst.as_mut_ptr(), ld_dst) };
-    Ok(())
-}
-
+/// The AVX2 raw transpose (module docs).
+///
 /// # Safety
-/// AVX2 available; `src` points to `rows` readable rows of `cols` floats at stride `ld_src`,
-/// `dst` to `cols` writable rows of `rows` floats at stride `ld_dst`, not overlapping.
+/// AVX2 available; the contract of `crate::layout::Extents`.
 #[target_feature(enable = "avx2")]
-unsafe fn transpose_avx2(
-    rows: usize,
-    cols: usize,
-    src: *const f32,
-    ld_src: usize,
-    dst: *mut f32,
-    ld_dst: usize,
-) {
+pub(crate) unsafe fn transpose_avx2(e: crate::layout::Extents, src: *const f32, dst: *mut f32) {
+    let crate::layout::Extents { rows, cols, ld_src, ld_dst } = e;
     if rows < 8 {
         // Few rows (an RGB image's NCHW -> NHWC: 3): one pass over the columns, writing each
         // destination row (`rows` floats) whole, reading the `rows` source streams in step.
