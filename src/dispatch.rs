@@ -70,6 +70,12 @@ impl Isa {
         Isa::ALL.into_iter().filter(|isa| isa.is_available()).collect()
     }
 
+    /// Every tier this CPU cannot run, lowest first, each with the reason
+    /// ([`Isa::unavailable_reason`]): the complement of [`Isa::available`].
+    pub fn unavailable() -> Vec<(Isa, &'static str)> {
+        Isa::ALL.into_iter().filter_map(|isa| isa.unavailable_reason().map(|r| (isa, r))).collect()
+    }
+
     /// The highest tier this CPU can run.
     pub fn best_available() -> Isa {
         Isa::ALL.into_iter().rev().find(|isa| isa.is_available()).unwrap_or(Isa::Scalar)

@@ -22,7 +22,7 @@ fn unavailable_tier() -> Option<Isa> {
 
 /// Every tier this CPU cannot run, lowest first.
 fn unavailable_tiers() -> Vec<Isa> {
-    Isa::ALL.into_iter().filter(|isa| !isa.is_available()).collect()
+    Isa::unavailable().into_iter().map(|(isa, _)| isa).collect()
 }
 
 /// The tiers that must be unavailable here with their reasons, derived from the CPU features
@@ -138,10 +138,16 @@ fn availability_matches_the_cpu() {
 
 #[test]
 fn unavailable_tiers_match_the_cpu_features() {
-    let got: Vec<(Isa, &str)> =
-        unavailable_tiers().into_iter().map(|isa| (isa, isa.unavailable_reason().unwrap())).collect();
+    let got = Isa::unavailable();
     assert_eq!(got, expected_unavailable(), "features: {:?}", dispatch::cpu_features());
     assert!(!got.is_empty(), "every tier is available: this cannot happen on one architecture");
+    // `unavailable` and `available` split `Isa::ALL`, each in its order, and agree with
+    // `unavailable_reason`.
+    for isa in Isa::ALL {
+        let reason = got.iter().find(|(t, _)| *t == isa).map(|(_, r)| *r);
+        assert_eq!(reason, isa.unavailable_reason(), "{isa}");
+        assert_eq!(Isa::available().contains(&isa), reason.is_none(), "{isa}");
+    }
 }
 
 #[test]

@@ -85,8 +85,7 @@ pub fn bench(as_json: bool, isa_spec: &str, filter: Option<&str>, min_ms: u64) -
     let tiers = parse_tiers(isa_spec)?;
     // The tiers `--isa all` leaves out, with the reason: a reader of an AVX2-only machine's
     // report sees that the avx512 rows are missing because the CPU lacks AVX-512F.
-    let unavailable: Vec<(Isa, &str)> =
-        Isa::ALL.into_iter().filter_map(|isa| isa.unavailable_reason().map(|r| (isa, r))).collect();
+    let unavailable = Isa::unavailable();
     let layers: Vec<_> =
         STANDARD_LAYERS.iter().filter(|l| filter.is_none_or(|f| l.name.contains(f))).collect();
     let min_time = Duration::from_millis(min_ms);
