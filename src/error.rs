@@ -117,6 +117,15 @@ pub enum Error {
         /// The model's input shape (in the model's layout).
         expected: Vec<usize>,
     },
+    /// A batch the model cannot run: its batch is fixed, or the request is 0 or disagrees with
+    /// another request.
+    #[error("batch {requested}: {reason}")]
+    Batch {
+        /// The batch asked for.
+        requested: usize,
+        /// Why it cannot run.
+        reason: String,
+    },
     /// A model name that is not a built-in model.
     #[error("unknown model `{0}`; the built-in models are mobilenet_v1 and mobilenet_v2")]
     UnknownModel(String),

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use sepconv_kernels::{Activation, PadMode, Padding2d};
 
 use crate::blocks::{he_uniform, uniform};
-use crate::graph::{ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, ValueId};
+use crate::graph::{Batch, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, ValueId};
 use crate::tensor::Shape4;
 
 /// The seed the built-in models' weights are drawn from.
@@ -126,6 +126,7 @@ impl Builder {
             value_names: self.names,
             input: 0,
             input_shape: Shape4::new(1, 224, 224, 3),
+            batch: Batch::Symbolic { name: "N".into() },
             layout: Layout::Nchw,
             output,
             nodes: self.nodes,

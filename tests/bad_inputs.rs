@@ -21,7 +21,7 @@ use prost::Message;
 use sepconv::Error;
 use sepconv::dispatch::Isa;
 use sepconv::graph::{
-    ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec,
+    Batch, ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec,
 };
 use sepconv::kernels::{Activation, Conv2dGeometry, KernelError, Padding2d};
 use sepconv::npy::{NpyError, read_npy};
@@ -834,6 +834,7 @@ fn graph_model(ops: Vec<(OpSpec, Vec<usize>)>) -> Model {
         value_names: (0..=output).map(|v| format!("v{v}")).collect(),
         input: 0,
         input_shape: Shape4::new(1, 4, 4, 2),
+        batch: Batch::Symbolic { name: "N".into() },
         layout: Layout::Nhwc,
         output,
         nodes,
@@ -1044,12 +1045,12 @@ fn onnx_models() {
     let mut m = decode("dw_same.onnx");
     let input = &mut graph_of(&mut m).input[0];
     let Some(TypeValue::TensorType(t)) = input.r#type.as_mut().unwrap().value.as_mut() else { panic!() };
-    t.shape.as_mut().unwrap().dim[0].value = Some(DimValue::DimParam("batch".into()));
+    t.shape.as_mut().unwrap().dim[2].value = Some(DimValue::DimParam("height".into()));
     refuse!(
-        "a dynamic batch dimension",
+        "a symbolic height with no size given (a symbolic batch binds to 1)",
         import(&m),
         OnnxError::Input { name, .. } if name == "input",
-        ["\"input\"", "batch"]
+        ["\"input\"", "dimension 2", "height", "--input-shape"]
     );
 
     let mut m = decode("dw_same.onnx");

@@ -317,28 +317,18 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
     dir
 }
 
-#[test]
-fn run_onnx_model_writes_onnx_runtimes_answer() {
-    let dir = temp_dir("run-ok");
+/// Runs `sepconv run NAME.onnx --input NAME.input.npy --output ...` with `extra` flags and
+/// checks the output against ONNX Runtime's `NAME.output.npy` (max |diff| <= 1e-4).
+fn run_matches_onnx_runtime(name: &str, extra: &[&str], output_shape: &[usize]) {
+    let dir = temp_dir(&format!("run-ok-{name}-{}", extra.len()));
     let out = dir.join("y.npy");
-    let o = sepconv(
-        &[
-            "run",
-            &fixture("mobilenet_tiny.onnx"),
-            "--input",
-            &fixture("mobilenet_tiny.input.npy"),
-            "--output",
-            out.to_str().unwrap(),
-            "--iters",
-            "3",
-            "--warmup",
-            "1",
-            "--json",
-            "--profile",
-        ],
-        None,
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", describe(&o));
+    let model = fixture(&format!("{name}.onnx"));
+    let input = fixture(&format!("{name}.input.npy"));
+    let mut args = vec!["run", &model, "--input", &input, "--output", out.to_str().unwrap()];
+    args.extend(["--iters", "3", "--warmup", "1", "--json", "--profile"]);
+    args.extend(extra);
+    let o = sepconv(&args, None);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", describe(&o));
     let v: Value =
         serde_json::from_str(stdout(&o).trim()).unwrap_or_else(|e| panic!("{e}: {}", describe(&o)));
     for key in
@@ -346,16 +336,41 @@ fn run_onnx_model_writes_onnx_runtimes_answer() {
     {
         assert!(!v[key].is_null(), "{key} missing: {v}");
     }
-    assert_eq!(v["output_shape"], serde_json::json!([1, 10]));
+    assert_eq!(v["output_shape"], serde_json::json!(output_shape));
     assert_eq!(v["iters"], 3);
     assert!(v["layers"].as_array().is_some_and(|l| !l.is_empty()), "{v}");
     let got = sepconv::npy::read_npy_file(&out).unwrap();
     let want =
-        sepconv::npy::read_npy_file(std::path::Path::new(&fixture("mobilenet_tiny.output.npy"))).unwrap();
+        sepconv::npy::read_npy_file(std::path::Path::new(&fixture(&format!("{name}.output.npy")))).unwrap();
     assert_eq!(got.shape, want.shape);
     let diff = got.data.iter().zip(&want.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    assert!(diff <= 1e-4, "max|diff| vs ONNX Runtime {diff}");
+    assert!(diff <= 1e-4, "{args:?}: max|diff| vs ONNX Runtime {diff}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_onnx_model_writes_onnx_runtimes_answer() {
+    run_matches_onnx_runtime("mobilenet_tiny", &[], &[1, 10]);
+}
+
+#[test]
+fn run_symbolic_batch_model_takes_the_batch_of_its_input_or_of_batch() {
+    // The model's batch is "batch_size"; its stored input holds 4 images.
+    run_matches_onnx_runtime("mobilenet_tiny_dyn", &[], &[4, 10]);
+    run_matches_onnx_runtime("mobilenet_tiny_dyn", &["--batch", "4"], &[4, 10]);
+    run_matches_onnx_runtime("mobilenet_tiny_dyn", &["--input-shape", "4,3,32,32"], &[4, 10]);
+    // Without an input file: --batch sets the shapes (and the built-in models take it too).
+    let model = fixture("mobilenet_tiny_dyn.onnx");
+    for (args, shape) in [
+        (vec!["run", &model, "--iters", "1", "--warmup", "0", "--json"], [1, 10]),
+        (vec!["run", &model, "--batch", "3", "--iters", "1", "--warmup", "0", "--json"], [3, 10]),
+        (vec!["run", "--builtin", "mobilenet_v1", "--batch", "2", "--iters", "1", "--json"], [2, 1000]),
+    ] {
+        let o = sepconv(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", describe(&o));
+        let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert_eq!(v["output_shape"], serde_json::json!(shape), "{args:?}");
+    }
 }
 
 #[test]
@@ -398,8 +413,17 @@ fn run_refuses_bad_inputs_with_one_line_and_writes_nothing() {
     let bytes = std::fs::read(fixture("mobilenet_tiny.input.npy")).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
     let model = fixture("mobilenet_tiny.onnx");
+    let dynamic = fixture("mobilenet_tiny_dyn.onnx");
+    let four_images = fixture("mobilenet_tiny_dyn.input.npy");
     let opset10 = fixture("clip_attrs_opset10.onnx");
     let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", &model, "--batch", "2", "--output", out_s], "fixed at 1 by graph input \"input\""),
+        (vec!["run", &dynamic, "--batch", "2", "--input", &four_images, "--output", out_s], "shape"),
+        (
+            vec!["run", &dynamic, "--batch", "3", "--input-shape", "2,3,32,32", "--output", out_s],
+            "--input-shape gives batch 2",
+        ),
+        (vec!["run", &model, "--input-shape", "1,4,32,32", "--output", out_s], "dimension 1 is 3"),
         (vec!["run", "/nonexistent/model.onnx", "--output", out_s], "model.onnx"),
         (vec!["run", &model, "--input", &wrong_shape, "--output", out_s], "shape"),
         (vec!["run", &model, "--input", &f8, "--output", out_s], "f8"),
@@ -419,5 +443,14 @@ fn run_refuses_bad_inputs_with_one_line_and_writes_nothing() {
     // Usage errors exit 2: no model, and a model and --builtin together.
     assert_eq!(sepconv(&["run"], None).status.code(), Some(2));
     assert_eq!(sepconv(&["run", &model, "--builtin", "mobilenet_v2"], None).status.code(), Some(2));
+    // ... and malformed or misplaced --batch / --input-shape.
+    for bad in [
+        vec!["run", &model, "--batch", "0"],
+        vec!["run", &model, "--input-shape", "1,3,32"],
+        vec!["run", &model, "--input-shape", "1,3,0,32"],
+        vec!["run", "--builtin", "mobilenet_v2", "--input-shape", "1,3,224,224"],
+    ] {
+        assert_eq!(sepconv(&bad, None).status.code(), Some(2), "{bad:?}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,8 +9,8 @@ use rand::{RngExt, SeedableRng};
 use sepconv::Error;
 use sepconv::dispatch::Isa;
 use sepconv::graph::{
-    BatchNormSpec, ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, Node, OpSpec, PadSpec, PoolKind,
-    PoolSpec,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, Node, OpSpec, PadSpec,
+    PoolKind, PoolSpec,
 };
 use sepconv::kernels::reference;
 use sepconv::kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
@@ -59,6 +59,7 @@ fn model(input_shape: Shape4, layout: Layout, ops: Vec<(OpSpec, Vec<usize>)>) ->
         value_names: (0..=output).map(|v| format!("v{v}")).collect(),
         input: 0,
         input_shape,
+        batch: Batch::Symbolic { name: "N".into() },
         layout,
         output,
         nodes,

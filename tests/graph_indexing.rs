@@ -3,7 +3,9 @@
 
 use sepconv::Error;
 use sepconv::dispatch::Isa;
-use sepconv::graph::{BatchNormSpec, ConvSpec, Graph, GraphOptions, Layout, Model, Node, OpSpec, PadSpec};
+use sepconv::graph::{
+    Batch, BatchNormSpec, ConvSpec, Graph, GraphOptions, Layout, Model, Node, OpSpec, PadSpec,
+};
 use sepconv::kernels::{Activation, Padding2d};
 use sepconv::tensor::Shape4;
 
@@ -38,6 +40,7 @@ fn conv_then_bn(bias: Option<Vec<f32>>) -> Model {
         value_names: vec!["x".into(), "c".into(), "y".into()],
         input: 0,
         input_shape: Shape4::new(1, 2, 2, 2),
+        batch: Batch::Fixed { by: "test".into() },
         layout: Layout::Nhwc,
         output: 2,
         nodes: vec![

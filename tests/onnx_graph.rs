@@ -6,8 +6,9 @@
 
 use std::path::PathBuf;
 
+use sepconv::Error;
 use sepconv::dispatch::Isa;
-use sepconv::graph::{Graph, GraphOptions};
+use sepconv::graph::{Batch, Graph, GraphOptions};
 use sepconv::npy::read_npy_file;
 use sepconv::onnx::load_model_file;
 
@@ -21,6 +22,7 @@ const MODELS: &[&str] = &[
     "pw_clip",
     "ir_block",
     "mobilenet_tiny",
+    "mobilenet_tiny_dyn",
     "maxpool",
     "avgpool_excl_pad",
     "avgpool_incl_pad",
@@ -37,9 +39,11 @@ fn every_fixture_matches_onnx_runtime_on_every_tier() {
             load_model_file(&fixture(&format!("{name}.onnx"))).unwrap_or_else(|e| panic!("{name}: {e}"));
         let input = read_npy_file(&fixture(&format!("{name}.input.npy"))).unwrap();
         let want = read_npy_file(&fixture(&format!("{name}.output.npy"))).unwrap();
+        // The batch of the stored input: 1, or 4 for the symbolic-batch `mobilenet_tiny_dyn`.
+        let batch = Some(input.shape[0]);
         for isa in Isa::available() {
-            let mut graph = Graph::plan(&model, GraphOptions { isa: Some(isa), ..GraphOptions::default() })
-                .unwrap_or_else(|e| panic!("{name} on {isa}: {e}"));
+            let options = GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() };
+            let mut graph = Graph::plan(&model, options).unwrap_or_else(|e| panic!("{name} on {isa}: {e}"));
             assert_eq!(graph.input_dims(), input.shape, "{name}: input shape");
             assert_eq!(graph.output_dims(), want.shape, "{name}: output shape");
             let mut out = vec![0.0; want.data.len()];
@@ -58,4 +62,45 @@ fn batchnorm_and_clip_fold_away_in_the_inverted_residual_block() {
     let ops: Vec<&str> = graph.steps().map(|s| s.op).collect();
     // expand (BN + Clip folded), depthwise (BN + Clip folded), project (BN folded), add.
     assert_eq!(ops, ["conv/pointwise", "conv/depthwise", "conv/pointwise", "add"]);
+}
+
+/// A symbolic-batch model planned for 4 images computes, image by image, what it computes
+/// planned for 1 (tolerance: 1e-5 absolute on outputs of magnitude ~10; the kernels tile the
+/// batch's pixels differently but sum every output in the same order, so in practice equal).
+#[test]
+fn a_batch_of_4_is_4_batches_of_1_on_every_tier() {
+    let model = load_model_file(&fixture("mobilenet_tiny_dyn.onnx")).unwrap();
+    assert!(matches!(model.batch, Batch::Symbolic { .. }), "{:?}", model.batch);
+    let input = read_npy_file(&fixture("mobilenet_tiny_dyn.input.npy")).unwrap();
+    let per_image = input.data.len() / 4;
+    for isa in Isa::available() {
+        let plan =
+            |batch| Graph::plan(&model, GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() });
+        let mut four = plan(Some(4)).unwrap();
+        let mut one = plan(None).unwrap();
+        assert_eq!((four.input_dims(), one.input_dims()), (vec![4, 3, 32, 32], vec![1, 3, 32, 32]));
+        let mut out4 = vec![0.0; 40];
+        four.run(&input.data, &mut out4).unwrap();
+        for (i, image) in input.data.chunks_exact(per_image).enumerate() {
+            let mut out1 = vec![0.0; 10];
+            one.run(image, &mut out1).unwrap();
+            let diff = out1.iter().zip(&out4[i * 10..]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(diff <= 1e-5, "{isa}, image {i}: max|diff| {diff}");
+        }
+    }
+}
+
+#[test]
+fn a_fixed_batch_cannot_be_changed_and_a_batch_is_at_least_1() {
+    let fixed = load_model_file(&fixture("mobilenet_tiny.onnx")).unwrap();
+    let dynamic = load_model_file(&fixture("mobilenet_tiny_dyn.onnx")).unwrap();
+    let plan = |m, batch| Graph::plan(m, GraphOptions { batch: Some(batch), ..GraphOptions::default() });
+    let err = plan(&fixed, 2).unwrap_err();
+    assert!(matches!(err, Error::Batch { requested: 2, .. }), "{err:?}");
+    assert!(err.to_string().contains("fixed at 1 by graph input \"input\""), "{err}");
+    assert_eq!(plan(&fixed, 1).unwrap().input_dims(), [1, 3, 32, 32]);
+    for m in [&fixed, &dynamic] {
+        let err = plan(m, 0).unwrap_err();
+        assert!(matches!(err, Error::Batch { requested: 0, .. }), "{err:?}");
+    }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 use sepconv::graph::{
-    BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
 };
 use sepconv::kernels::reference::{self, DenseShape, GlobalPoolShape};
 use sepconv::kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
@@ -21,7 +21,7 @@ use sepconv::onnx::proto::tensor_proto::{DataLocation, DataType};
 use sepconv::onnx::proto::tensor_shape_proto::dimension::Value as DimValue;
 use sepconv::onnx::proto::type_proto::Value as TypeValue;
 use sepconv::onnx::proto::{self, ModelProto};
-use sepconv::onnx::{OnnxError, load_model, load_model_file};
+use sepconv::onnx::{ImportOptions, OnnxError, load_model, load_model_file, load_model_with};
 use sepconv::tensor::Shape4;
 
 /// Max abs difference allowed between the interpreter's output and ONNX Runtime's.
@@ -594,6 +594,18 @@ fn input_dim(m: &mut ModelProto, i: usize) -> &mut proto::tensor_shape_proto::Di
     &mut t.shape.as_mut().unwrap().dim[i]
 }
 
+fn output_dim(m: &mut ModelProto, i: usize) -> &mut proto::tensor_shape_proto::Dimension {
+    let output = &mut graph(m).output[0];
+    let Some(TypeValue::TensorType(t)) = output.r#type.as_mut().unwrap().value.as_mut() else { panic!() };
+    &mut t.shape.as_mut().unwrap().dim[i]
+}
+
+/// Makes dimension `i` of the graph input and output symbolic (`None`: no value at all).
+fn make_symbolic(m: &mut ModelProto, i: usize, symbol: Option<&str>) {
+    input_dim(m, i).value = symbol.map(|p| DimValue::DimParam(p.into()));
+    output_dim(m, i).value = symbol.map(|p| DimValue::DimParam(format!("out_{p}")));
+}
+
 /// Asserts that the message names every one of `parts`.
 fn assert_names(err: &OnnxError, parts: &[&str]) {
     let msg = err.to_string();
@@ -708,13 +720,79 @@ fn external_data_names_the_tensor() {
 }
 
 #[test]
-fn dynamic_or_bad_input_dims_are_refused() {
+fn a_symbolic_batch_binds_to_1_and_stays_open() {
+    for symbol in [Some("DynamicDimension.0"), None] {
+        let mut m = decode("dw_same");
+        make_symbolic(&mut m, 0, symbol);
+        let model = import(&m).unwrap();
+        assert_eq!(model.input_shape, Shape4::new(1, 9, 9, 8));
+        assert_eq!(model.batch, Batch::Symbolic { name: symbol.unwrap_or("").into() });
+        // The nodes are the same as the static model's.
+        assert_eq!(model.nodes, load("dw_same").nodes);
+        // The input shape option can bind it to another batch.
+        let opts = ImportOptions::default().with_input_shape([3, 8, 9, 9]);
+        let model = load_model_with(&m.encode_to_vec(), &opts).unwrap();
+        assert_eq!(model.input_shape, Shape4::new(3, 9, 9, 8));
+        assert!(matches!(model.batch, Batch::Symbolic { .. }));
+    }
+    // A static batch is fixed, by the graph input; a symbolic one by an output that
+    // declares a number for it.
+    let model = load("dw_same");
+    assert_eq!(model.batch, Batch::Fixed { by: "graph input \"input\"".into() });
     let mut m = decode("dw_same");
-    input_dim(&mut m, 0).value = Some(DimValue::DimParam("batch".into()));
+    input_dim(&mut m, 0).value = Some(DimValue::DimParam("N".into()));
+    assert_eq!(import(&m).unwrap().batch, Batch::Fixed { by: "graph output \"dw_out\"".into() });
+    let opts = ImportOptions::default().with_input_shape([3, 8, 9, 9]);
+    let err = load_model_with(&m.encode_to_vec(), &opts).unwrap_err();
+    assert!(matches!(&err, OnnxError::Output { name, .. } if name == "dw_out"), "{err:?}");
+}
+
+#[test]
+fn other_symbolic_dims_need_an_input_shape() {
+    let mut m = decode("dw_same");
+    make_symbolic(&mut m, 2, Some("height"));
+    make_symbolic(&mut m, 3, None);
     let err = import(&m).unwrap_err();
     assert!(matches!(&err, OnnxError::Input { name, .. } if name == "input"), "{err:?}");
-    assert_names(&err, &["\"input\"", "symbolic", "batch"]);
+    assert_names(&err, &["\"input\"", "dimension 2", "symbolic", "height", "--input-shape"]);
 
+    // Given sizes bind them (9×9 as the fixture; 11×13 also runs: SAME_UPPER pads).
+    for (h, w) in [(9, 9), (11, 13)] {
+        let opts = ImportOptions::default().with_input_shape([1, 8, h, w]);
+        let model = load_model_with(&m.encode_to_vec(), &opts).unwrap();
+        assert_eq!(model.input_shape, Shape4::new(1, h, w, 8));
+        assert!(matches!(model.batch, Batch::Fixed { .. }));
+    }
+    // A given size must agree with a static dim, and none may be 0.
+    let opts = ImportOptions::default().with_input_shape([1, 4, 9, 9]);
+    let err = load_model_with(&m.encode_to_vec(), &opts).unwrap_err();
+    assert_names(&err, &["\"input\"", "dimension 1 is 8", "says 4"]);
+    let opts = ImportOptions::default().with_input_shape([1, 8, 0, 9]);
+    let err = load_model_with(&m.encode_to_vec(), &opts).unwrap_err();
+    assert_names(&err, &["\"input\"", "0 in dimension 2"]);
+}
+
+#[test]
+fn a_reshape_that_spells_out_the_batch_fixes_it() {
+    // `reshape` flattens with the target [1, -1]: with a symbolic batch it imports (batch 1),
+    // but the batch is then fixed by that node.
+    let mut m = decode("reshape");
+    make_symbolic(&mut m, 0, Some("N"));
+    let model = import(&m).unwrap();
+    assert_eq!(model.batch, Batch::Fixed { by: "node \"reshape\" (Reshape to [1, -1])".into() });
+    // With [-1, 16] or [0, -1] it stays open.
+    for target in [[-1i64, 16], [0, -1]] {
+        let mut m = decode("reshape");
+        make_symbolic(&mut m, 0, Some("N"));
+        let t = initializer(&mut m, "flat_shape");
+        t.int64_data = target.to_vec();
+        let model = import(&m).unwrap();
+        assert_eq!(model.batch, Batch::Symbolic { name: "N".into() }, "{target:?}");
+    }
+}
+
+#[test]
+fn bad_input_dims_are_refused() {
     for bad in [0, -1] {
         let mut m = decode("dw_same");
         input_dim(&mut m, 2).value = Some(DimValue::DimValue(bad));

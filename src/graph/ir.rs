@@ -148,6 +148,26 @@ pub struct Node {
     pub output: ValueId,
 }
 
+/// Whether a model's batch (dimension N of its input) is fixed or left to the caller. The
+/// nodes of a [`Model`] never depend on the batch: every op maps image `n` of its input to
+/// image `n` of its output, so one model runs any batch its input allows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Batch {
+    /// The batch is `input_shape.n`, fixed by what `by` says (e.g. `graph input "x"`, or a
+    /// Reshape node whose target shape spells out the batch).
+    Fixed {
+        /// What fixes it, for error messages.
+        by: String,
+    },
+    /// The model leaves the batch open (an ONNX `dim_param` such as `"batch_size"`, named by
+    /// `name`): any batch runs, `input_shape.n` by default.
+    Symbolic {
+        /// The symbolic dimension's name.
+        name: String,
+    },
+}
+
 /// A whole model: one input, one output, nodes in topological order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -157,8 +177,12 @@ pub struct Model {
     pub value_names: Vec<String>,
     /// The input value.
     pub input: ValueId,
-    /// The input's logical NHWC shape (fixed: sepconv plans for one shape).
+    /// The input's logical NHWC shape (sepconv plans for one shape). With a
+    /// [`Batch::Symbolic`] batch, `input_shape.n` is only the default batch:
+    /// [`GraphOptions::batch`](crate::graph::GraphOptions::batch) picks another at plan time.
     pub input_shape: Shape4,
+    /// Whether the batch (`input_shape.n`) is the model's to fix or the caller's to choose.
+    pub batch: Batch,
     /// The input's and the output's memory order at the boundary (for 4-D values; flat values
     /// are `N×F` either way).
     pub layout: Layout,

@@ -8,6 +8,7 @@ pub mod ir;
 mod plan;
 
 pub use ir::{
-    BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec,
+    ValueId,
 };
 pub use plan::{Graph, GraphOptions, StepInfo};

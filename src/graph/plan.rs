@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sepconv_kernels::reference::{avg_pool, max_pool};
 use sepconv_kernels::{Activation, Conv2dGeometry, Padding2d};
 
-use super::ir::{BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
+use super::ir::{Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
 use crate::dispatch::{self, Isa};
 use crate::error::Error;
 use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool};
@@ -28,11 +28,15 @@ pub struct GraphOptions {
     pub threads: usize,
     /// Pin the pool's threads to cores.
     pub pin: bool,
+    /// Images per run: `None` = the model's batch (`input_shape.n`); `Some(n)` runs `n`
+    /// images, which a model with a [`Batch::Symbolic`] batch allows for any `n >= 1` and a
+    /// [`Batch::Fixed`] one only for its own batch (else [`Error::Batch`]).
+    pub batch: Option<usize>,
 }
 
 impl Default for GraphOptions {
     fn default() -> Self {
-        GraphOptions { isa: None, threads: 1, pin: false }
+        GraphOptions { isa: None, threads: 1, pin: false, batch: None }
     }
 }
 
@@ -188,6 +192,22 @@ fn slot_of_root(slot_of: &HashMap<ValueId, usize>, v: ValueId, node: &str) -> Re
     slot_of.get(&v).copied().ok_or_else(|| internal(node, &format!("value {v} has no arena slot")))
 }
 
+/// The model's input shape with the batch `options.batch` asks for (see
+/// [`GraphOptions::batch`]).
+fn batched_input(model: &Model, batch: Option<usize>) -> Result<Shape4, Error> {
+    let shape = model.input_shape;
+    let Some(n) = batch else { return Ok(shape) };
+    let refuse = |reason: String| Err(Error::Batch { requested: n, reason });
+    if n == 0 {
+        return refuse("a batch must be at least 1".into());
+    }
+    match &model.batch {
+        Batch::Symbolic { .. } => Ok(Shape4 { n, ..shape }),
+        Batch::Fixed { .. } if n == shape.n => Ok(shape),
+        Batch::Fixed { by } => refuse(format!("the model's batch is fixed at {} by {by}", shape.n)),
+    }
+}
+
 impl Graph {
     /// Plans `model` with the given options: validates every node and shape (errors name the
     /// node), folds BatchNorm and activations, packs every weight, sizes the arena.
@@ -196,7 +216,8 @@ impl Graph {
             Some(isa) => isa.ensure_available()?,
             None => dispatch::selected_isa()?.0,
         };
-        model.input_shape.validate()?;
+        let input_shape = batched_input(model, options.batch)?;
+        input_shape.validate()?;
         let values = model.value_names.len();
         let check_value = |node: &str, v: ValueId| {
             if v < values {
@@ -215,7 +236,7 @@ impl Graph {
         // Whether a value is flat (`N×F`, from Flatten or Dense) rather than a 4-D map.
         let mut flat = vec![false; values];
         let mut root: Vec<ValueId> = (0..values).collect();
-        *at_mut(&mut shapes, model.input, "<model input>")? = Some(model.input_shape);
+        *at_mut(&mut shapes, model.input, "<model input>")? = Some(input_shape);
         let mut steps: Vec<PendingStep> = Vec::new();
         for node in &nodes {
             let name = node.name.as_str();
@@ -290,8 +311,7 @@ impl Graph {
         let mut free: Vec<usize> = Vec::new();
         let mut slot_of: HashMap<ValueId, usize> = HashMap::new();
         let input_root = *at(&root, model.input, "<model input>")?;
-        let input_slot =
-            take_slot(model.input_shape.validate()?, &mut slot_size, &mut free, "<model input>")?;
+        let input_slot = take_slot(input_shape.validate()?, &mut slot_size, &mut free, "<model input>")?;
         slot_of.insert(input_root, input_slot);
         if !last_use.contains_key(&input_root) {
             free.push(input_slot); // an input nobody reads (degenerate, but valid)
@@ -327,7 +347,7 @@ impl Graph {
             name: model.name.clone(),
             isa,
             layout: model.layout,
-            input_shape: model.input_shape,
+            input_shape,
             output_shape,
             steps: planned,
             arena,

@@ -12,9 +12,10 @@ use super::proto::tensor_shape_proto::dimension::Value as DimValue;
 use super::proto::type_proto::Value as TypeValue;
 use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
 use super::tensor::{self, TensorIssue};
-use super::{MAX_OPSET, MIN_OPSET, OnnxError};
+use super::{ImportOptions, MAX_OPSET, MIN_OPSET, OnnxError};
 use crate::graph::{
-    BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec,
+    ValueId,
 };
 use crate::tensor::Shape4;
 
@@ -54,10 +55,10 @@ fn default_opset(model: &ModelProto) -> Result<i64> {
 }
 
 /// Converts a decoded model.
-pub(super) fn convert(model: &ModelProto) -> Result<Model> {
+pub(super) fn convert(model: &ModelProto, options: &ImportOptions) -> Result<Model> {
     let opset = default_opset(model)?;
     let graph = model.graph.as_ref().ok_or(OnnxError::MissingGraph)?;
-    let mut im = Importer::new(graph, opset)?;
+    let mut im = Importer::new(graph, opset, options)?;
     for (index, node) in graph.node.iter().enumerate() {
         let cx = Cx::new(node, index);
         im.node(&cx, index)?;
@@ -233,10 +234,11 @@ struct Importer<'a> {
     nodes: Vec<Node>,
     input: ValueId,
     input_shape: Shape4,
+    batch: Batch,
 }
 
 impl<'a> Importer<'a> {
-    fn new(graph: &'a GraphProto, opset: i64) -> Result<Self> {
+    fn new(graph: &'a GraphProto, opset: i64, options: &ImportOptions) -> Result<Self> {
         if let Some(t) = graph.sparse_initializer.first() {
             let name = t.values.as_ref().map_or("", |v| v.name());
             return Err(OnnxError::Graph {
@@ -262,7 +264,7 @@ impl<'a> Importer<'a> {
                 ),
             });
         };
-        let input_shape = input_shape(input)?;
+        let (input_shape, batch) = input_shape(input, options)?;
         let value = Value { id: 0, shape: input_shape, flat: false };
         entries.insert(input.name(), Entry::Value(value));
 
@@ -281,6 +283,7 @@ impl<'a> Importer<'a> {
             nodes: Vec::new(),
             input: 0,
             input_shape,
+            batch,
         })
     }
 
@@ -800,6 +803,10 @@ impl<'a> Importer<'a> {
         if r0 != n || r0.checked_mul(r1) != Some(total) {
             return Err(unsupported());
         }
+        if d0 > 0 && matches!(self.batch, Batch::Symbolic { .. }) {
+            // The target spells out the batch: the model runs this batch only.
+            self.batch = Batch::Fixed { by: format!("node {:?} (Reshape to {target:?})", cx.name) };
+        }
         self.flatten_to_2d(cx, x)
     }
 
@@ -962,6 +969,10 @@ impl<'a> Importer<'a> {
             None => return Err(out_err("is not produced by any node".into())),
         };
         check_declared(output, &value).map_err(out_err)?;
+        let mut batch = self.batch;
+        if matches!(batch, Batch::Symbolic { .. }) && declares_static_batch(output) {
+            batch = Batch::Fixed { by: format!("graph output {:?}", output.name()) };
+        }
         let model_name = match graph.name() {
             "" => "onnx".to_string(),
             n => n.to_string(),
@@ -971,6 +982,7 @@ impl<'a> Importer<'a> {
             value_names: self.value_names,
             input: self.input,
             input_shape: self.input_shape,
+            batch,
             layout: Layout::Nchw,
             output: value.id,
             nodes: self.nodes,
@@ -978,9 +990,15 @@ impl<'a> Importer<'a> {
     }
 }
 
-/// The graph input's NHWC shape from its static NCHW float type.
-fn input_shape(input: &ValueInfoProto) -> Result<Shape4> {
-    let err = |reason: String| OnnxError::Input { name: input.name().to_string(), reason };
+/// The graph input's NHWC shape from its NCHW float type, and whether its batch is fixed.
+///
+/// Each dimension is the model's number, or for a symbolic one (a `dim_param`, or no value)
+/// the number `options.input_shape` gives; a symbolic batch with no such number is 1. A given
+/// number must agree with a static dimension. Anything else left open is an error naming the
+/// input and the dimension.
+fn input_shape(input: &ValueInfoProto, options: &ImportOptions) -> Result<(Shape4, Batch)> {
+    let name = input.name();
+    let err = |reason: String| OnnxError::Input { name: name.to_string(), reason };
     let Some(TypeValue::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return Err(err("is not a tensor".into()));
     };
@@ -991,30 +1009,61 @@ fn input_shape(input: &ValueInfoProto) -> Result<Shape4> {
             tensor::type_name(code)
         )));
     }
-    let shape =
-        t.shape.as_ref().ok_or_else(|| err("has no shape; sepconv needs a static NCHW shape".into()))?;
+    let shape = t.shape.as_ref().ok_or_else(|| err("has no shape; sepconv needs an NCHW shape".into()))?;
     if shape.dim.len() != 4 {
         return Err(err(format!("has rank {}; sepconv needs a 4-D NCHW input", shape.dim.len())));
     }
+    let given = options.input_shape;
+    if let Some(i) = given.and_then(|g| g.iter().position(|&d| d == 0)) {
+        return Err(err(format!("the input shape given for it has 0 in dimension {i}")));
+    }
     let mut dims = [0usize; 4];
+    let mut batch = Batch::Fixed { by: format!("graph input {name:?}") };
     for (i, (d, slot)) in shape.dim.iter().zip(dims.iter_mut()).enumerate() {
-        *slot = match &d.value {
-            Some(DimValue::DimValue(v)) if *v > 0 => to_usize(*v),
+        let want = given.and_then(|g| g.get(i).copied());
+        let symbol = match &d.value {
+            Some(DimValue::DimValue(v)) if *v > 0 => {
+                let v = to_usize(*v);
+                if let Some(w) = want.filter(|&w| w != v) {
+                    return Err(err(format!(
+                        "dimension {i} is {v} in the model, but the input shape given for it says {w}"
+                    )));
+                }
+                *slot = v;
+                continue;
+            }
             Some(DimValue::DimValue(v)) => {
-                return Err(err(format!(
-                    "dimension {i} is {v}; sepconv needs a static shape of positive sizes"
-                )));
+                return Err(err(format!("dimension {i} is {v}; sepconv needs positive sizes")));
             }
-            Some(DimValue::DimParam(p)) => {
-                return Err(err(format!(
-                    "dimension {i} is symbolic ({p:?}); sepconv needs a static shape (fix it before export)"
-                )));
-            }
-            None => return Err(err(format!("dimension {i} has no size; sepconv needs a static shape"))),
+            Some(DimValue::DimParam(p)) => p.clone(),
+            None => String::new(),
         };
+        let shown = if symbol.is_empty() { "unknown".to_string() } else { format!("symbolic ({symbol:?})") };
+        *slot = match (want, i) {
+            (Some(w), _) => w,
+            (None, 0) => 1,
+            (None, _) => {
+                return Err(err(format!(
+                    "dimension {i} is {shown}; give the input's size (ImportOptions::input_shape, \
+                     `sepconv run --input-shape N,C,H,W`)"
+                )));
+            }
+        };
+        if i == 0 {
+            batch = Batch::Symbolic { name: symbol };
+        }
     }
     let [n, c, h, w] = dims;
-    Ok(Shape4::from_nchw_dims(n, c, h, w))
+    Ok((Shape4::from_nchw_dims(n, c, h, w), batch))
+}
+
+/// Whether the graph output declares a number (not a symbol) as its dimension 0, the batch.
+fn declares_static_batch(output: &ValueInfoProto) -> bool {
+    let Some(TypeValue::TensorType(t)) = output.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return false;
+    };
+    let first = t.shape.as_ref().and_then(|s| s.dim.first());
+    matches!(first.and_then(|d| d.value.as_ref()), Some(DimValue::DimValue(_)))
 }
 
 /// Checks the graph output's declared element type and static dims against the computed value.

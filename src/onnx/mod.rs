@@ -22,8 +22,10 @@
 //! Batch normalizations and activations are emitted as their own nodes; folding them into the
 //! convolution before them is the graph planner's job.
 //!
-//! The model must have exactly one graph input (not counting initializers) with a static 4-D
-//! NCHW float shape, and one graph output. Anything else (another operator, an attribute value
+//! The model must have exactly one graph input (not counting initializers) with a 4-D NCHW
+//! float shape, and one graph output. A symbolic batch dimension binds to 1 and can be chosen
+//! at plan time ([`GraphOptions::batch`](crate::graph::GraphOptions::batch)); other symbolic
+//! dimensions need sizes from [`ImportOptions`]. Anything else (another operator, an attribute value
 //! sepconv cannot honour, a non-`f32` weight, external data, a broadcast `Add`, ...) is an
 //! [`OnnxError`] naming the node or tensor and the reason: a model is never imported
 //! approximately.
@@ -197,14 +199,48 @@ pub enum OnnxError {
     },
 }
 
-/// Imports an ONNX model from the bytes of a `.onnx` file.
-pub fn load_model(bytes: &[u8]) -> Result<Model, OnnxError> {
-    let model = proto::ModelProto::decode(bytes)?;
-    import::convert(&model)
+/// How to import a model: what to make of the graph input's symbolic dimensions.
+///
+/// By default a symbolic batch (dimension 0, e.g. `"batch_size"` or `"DynamicDimension.0"`)
+/// binds to 1 and stays open ([`Batch::Symbolic`](crate::graph::Batch::Symbolic): the batch
+/// can still be chosen at plan time with
+/// [`GraphOptions::batch`](crate::graph::GraphOptions::batch)); any other symbolic dimension
+/// is an error until [`ImportOptions::with_input_shape`] gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// The input's NCHW dims: sizes for its symbolic dimensions; each must agree with a static
+    /// one. `None`: the model's own dims, a symbolic batch binding to 1.
+    pub input_shape: Option<[usize; 4]>,
 }
 
-/// Reads and imports a `.onnx` file.
+impl ImportOptions {
+    /// Gives the graph input's NCHW dims (`[N, C, H, W]`), as `sepconv run --input-shape`.
+    #[must_use]
+    pub fn with_input_shape(mut self, nchw: [usize; 4]) -> Self {
+        self.input_shape = Some(nchw);
+        self
+    }
+}
+
+/// Imports an ONNX model from the bytes of a `.onnx` file, with default [`ImportOptions`].
+pub fn load_model(bytes: &[u8]) -> Result<Model, OnnxError> {
+    load_model_with(bytes, &ImportOptions::default())
+}
+
+/// Imports an ONNX model from the bytes of a `.onnx` file, with `options`.
+pub fn load_model_with(bytes: &[u8], options: &ImportOptions) -> Result<Model, OnnxError> {
+    let model = proto::ModelProto::decode(bytes)?;
+    import::convert(&model, options)
+}
+
+/// Reads and imports a `.onnx` file, with default [`ImportOptions`].
 pub fn load_model_file(path: &Path) -> Result<Model, OnnxError> {
+    load_model_file_with(path, &ImportOptions::default())
+}
+
+/// Reads and imports a `.onnx` file, with `options`.
+pub fn load_model_file_with(path: &Path, options: &ImportOptions) -> Result<Model, OnnxError> {
     let bytes = std::fs::read(path).map_err(|source| OnnxError::Io { path: path.to_path_buf(), source })?;
-    load_model(&bytes)
+    load_model_with(&bytes, options)
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use sepconv::Error;
 use sepconv::build_info;
 use sepconv::dispatch::{self, Isa};
-use sepconv::graph::{Graph, GraphOptions, Layout};
+use sepconv::graph::{Batch, Graph, GraphOptions, Layout};
 use sepconv::models::{Builtin, DEFAULT_SEED};
 use sepconv::npy;
 use sepconv::onnx;
@@ -22,12 +22,22 @@ use crate::source_text;
 /// What to run and how (the flags of `sepconv run`).
 #[derive(Clone, Debug, clap::Args)]
 pub struct RunArgs {
-    /// An ONNX model file (NCHW input with a static shape, f32).
+    /// An ONNX model file (f32, NCHW input; a symbolic batch binds to 1 or --batch, other
+    /// symbolic dims need --input-shape).
     #[arg(value_name = "MODEL.onnx", conflicts_with = "builtin", required_unless_present = "builtin")]
     pub model: Option<PathBuf>,
     /// A built-in model instead of a file.
     #[arg(long, value_parser = ["mobilenet_v1", "mobilenet_v2"])]
     pub builtin: Option<String>,
+    /// Images per run (for a model whose batch dimension is symbolic, as exported models'
+    /// usually are, and for the built-in models); default: the batch of --input, else the
+    /// model's (1 for a symbolic one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub batch: Option<u32>,
+    /// The ONNX model's input dims `N,C,H,W`: sizes for its symbolic dimensions (each must
+    /// agree with the model's static ones).
+    #[arg(long, value_name = "N,C,H,W", value_parser = parse_nchw, conflicts_with = "builtin")]
+    pub input_shape: Option<[usize; 4]>,
     /// The input as a `.npy` file (f32, the model's input shape, e.g. 1×3×224×224 NCHW);
     /// without it, a deterministic pseudo-random input.
     #[arg(long, value_name = "X.npy")]
@@ -68,6 +78,8 @@ impl RunArgs {
         RunArgs {
             model: None,
             builtin: Some(Builtin::MobileNetV2.name().to_string()),
+            batch: None,
+            input_shape: None,
             input: None,
             output: None,
             iters: 50,
@@ -80,6 +92,17 @@ impl RunArgs {
             json: false,
         }
     }
+}
+
+/// Parses `N,C,H,W` (four positive integers) for `--input-shape`.
+fn parse_nchw(text: &str) -> Result<[usize; 4], String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let dims: Vec<usize> = parts
+        .iter()
+        .map(|p| p.parse::<usize>().ok().filter(|&d| d > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("`{text}` is not four positive integers N,C,H,W"))?;
+    dims.try_into().map_err(|_| format!("`{text}` has {} dims; expected four: N,C,H,W", parts.len()))
 }
 
 /// Median, minimum and mean of some durations, in milliseconds.
@@ -107,17 +130,42 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
             let builtin = Builtin::from_name(name).ok_or_else(|| Error::UnknownModel(name.clone()))?;
             (builtin.model(DEFAULT_SEED), format!("{name} (built-in)"))
         }
-        (None, Some(path)) => (onnx::load_model_file(path)?, path.display().to_string()),
+        (None, Some(path)) => {
+            let mut options = onnx::ImportOptions::default();
+            if let Some(dims) = args.input_shape {
+                options = options.with_input_shape(dims);
+            }
+            (onnx::load_model_file_with(path, &options)?, path.display().to_string())
+        }
         (None, None) => return Err(Error::UnknownModel("no model given".into())),
     };
     let threads = args.threads as usize;
-    let mut graph = Graph::plan(&model, GraphOptions { isa: Some(isa), threads, pin: args.pin })?;
+    let input_file = match &args.input {
+        Some(path) => Some((path, npy::read_npy_file(path)?)),
+        None => None,
+    };
+    let batch = args.batch.map(|n| n as usize);
+    if let (Some(n), Some([given, ..])) = (batch, args.input_shape)
+        && n != given
+    {
+        return Err(Error::Batch { requested: n, reason: format!("--input-shape gives batch {given}") });
+    }
+    // An open batch with no --batch or --input-shape: as many images as the input file holds.
+    let batch = match (&model.batch, &input_file) {
+        (Batch::Symbolic { .. }, Some((_, array)))
+            if batch.is_none() && args.input_shape.is_none() && array.shape.len() == 4 =>
+        {
+            array.shape.first().copied().filter(|&n| n > 0)
+        }
+        _ => batch,
+    };
+    let options = GraphOptions { isa: Some(isa), threads, pin: args.pin, batch };
+    let mut graph = Graph::plan(&model, options)?;
     let in_dims = graph.input_dims();
     let out_dims = graph.output_dims();
 
-    let input = match &args.input {
-        Some(path) => {
-            let array = npy::read_npy_file(path)?;
+    let input = match input_file {
+        Some((path, array)) => {
             if array.shape != in_dims {
                 return Err(Error::InputShape {
                     path: path.display().to_string(),
