@@ -23,6 +23,7 @@ const MODELS: &[&str] = &[
     "ir_block",
     "mobilenet_tiny",
     "mobilenet_tiny_dyn",
+    "shape_flatten",
     "maxpool",
     "avgpool_excl_pad",
     "avgpool_incl_pad",
@@ -39,7 +40,8 @@ fn every_fixture_matches_onnx_runtime_on_every_tier() {
             load_model_file(&fixture(&format!("{name}.onnx"))).unwrap_or_else(|e| panic!("{name}: {e}"));
         let input = read_npy_file(&fixture(&format!("{name}.input.npy"))).unwrap();
         let want = read_npy_file(&fixture(&format!("{name}.output.npy"))).unwrap();
-        // The batch of the stored input: 1, or 4 for the symbolic-batch `mobilenet_tiny_dyn`.
+        // The batch of the stored input: 1, or 4 and 3 for the symbolic-batch `mobilenet_tiny_dyn`
+        // and `shape_flatten`.
         let batch = Some(input.shape[0]);
         for isa in Isa::available() {
             let options = GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() };

@@ -792,6 +792,47 @@ fn a_reshape_that_spells_out_the_batch_fixes_it() {
 }
 
 #[test]
+fn exporter_shape_arithmetic_folds_away_and_keeps_the_batch_open() {
+    // shape_flatten: Shape / Gather / Unsqueeze / Slice / Mul / Concat / Cast / Constant
+    // (value_ints) compute the Reshape target [N, C·H·W] from the activation's shape.
+    let m = load("shape_flatten");
+    assert_eq!(ops(&m), ["Conv", "Activation", "GlobalAvgPool", "Flatten", "Dense"]);
+    assert_eq!(m.batch, Batch::Symbolic { name: "N".into() });
+
+    // Arithmetic on the batch (here N·1 as the target's first element) fixes the batch,
+    // naming the node that computes with it.
+    let mut m = decode("shape_flatten");
+    let at = graph(&mut m).node.iter().position(|n| n.name() == "batch").unwrap() + 1;
+    let mul = proto::NodeProto {
+        name: Some("n_times_1".into()),
+        op_type: Some("Mul".into()),
+        input: vec!["batch_out".into(), "i1".into()],
+        output: vec!["n_times_1_out".into()],
+        ..Default::default()
+    };
+    graph(&mut m).node.insert(at, mul);
+    node(&mut m, "batch_1d").input[0] = "n_times_1_out".into();
+    let model = import(&m).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        model.batch,
+        Batch::Fixed { by: "node \"n_times_1\" (Mul), which computes with the batch".into() }
+    );
+
+    // A fold that cannot be done names the node.
+    let mut m = decode("shape_flatten");
+    initializer(&mut m, "i1").int64_data = vec![7];
+    initializer(&mut m, "i1").raw_data = None;
+    let err = import(&m).unwrap_err();
+    assert!(matches!(&err, OnnxError::Node { node, .. } if node == "h"), "{err:?}");
+    assert_names(&err, &["\"h\"", "Gather", "cannot be folded", "index 7 is out of range"]);
+
+    // Shape of a constant, or of nothing computed, is refused as before: Shape reads activations.
+    let mut m = decode("shape_flatten");
+    node(&mut m, "shape").input[0] = "fc.weight".into();
+    assert_names(&import(&m).unwrap_err(), &["\"shape\"", "constant"]);
+}
+
+#[test]
 fn bad_input_dims_are_refused() {
     for bad in [0, -1] {
         let mut m = decode("dw_same");

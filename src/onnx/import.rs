@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use sepconv_kernels::geometry::conv_out_extent;
 use sepconv_kernels::{Activation, PadMode, Padding2d};
 
+use super::fold::ConstTensor;
 use super::proto::attribute_proto::AttributeType;
 use super::proto::tensor_proto::DataType;
 use super::proto::tensor_shape_proto::dimension::Value as DimValue;
@@ -37,6 +38,8 @@ enum Entry<'a> {
     Value(Value),
     /// A constant: an initializer or a `Constant` node's output.
     Const(&'a TensorProto),
+    /// A constant computed at import time (index into `Importer::folded`).
+    Folded(usize),
 }
 
 /// The default domain's opset version, checked against the supported range.
@@ -235,6 +238,9 @@ struct Importer<'a> {
     input: ValueId,
     input_shape: Shape4,
     batch: Batch,
+    /// Constants folded at import time, as tensors (with their batch elements) and as protos
+    /// for the code that reads constants.
+    folded: Vec<(ConstTensor, TensorProto)>,
 }
 
 impl<'a> Importer<'a> {
@@ -284,6 +290,7 @@ impl<'a> Importer<'a> {
             input: 0,
             input_shape,
             batch,
+            folded: Vec::new(),
         })
     }
 
@@ -313,7 +320,7 @@ impl<'a> Importer<'a> {
         let name = cx.input_name(i).ok_or_else(|| cx.err(format!("input {i} is missing")))?;
         match self.lookup(cx, index, name)? {
             Entry::Value(v) => Ok(v),
-            Entry::Const(_) => Err(cx.err(format!(
+            Entry::Const(_) | Entry::Folded(_) => Err(cx.err(format!(
                 "input {i} ({name:?}) is a constant; sepconv supports {} only on computed tensors here",
                 cx.op
             ))),
@@ -330,10 +337,15 @@ impl<'a> Importer<'a> {
     }
 
     /// Input `i`, which must be a constant when present.
-    fn constant(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<Option<(&'a str, &'a TensorProto)>> {
+    fn constant(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<Option<(&'a str, &TensorProto)>> {
         let Some(name) = cx.input_name(i) else { return Ok(None) };
         match self.lookup(cx, index, name)? {
             Entry::Const(t) => Ok(Some((name, t))),
+            Entry::Folded(k) => {
+                let (_, t) =
+                    self.folded.get(k).ok_or_else(|| cx.err("internal: a folded constant is missing"))?;
+                Ok(Some((name, t)))
+            }
             Entry::Value(_) => Err(cx.err(format!(
                 "input {i} ({name:?}) is computed by the graph; sepconv needs it to be an initializer \
                  (a constant)"
@@ -341,8 +353,32 @@ impl<'a> Importer<'a> {
         }
     }
 
-    fn required_constant(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<(&'a str, &'a TensorProto)> {
+    fn required_constant(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<(&'a str, &TensorProto)> {
         self.constant(cx, index, i)?.ok_or_else(|| cx.err(format!("input {i} is missing")))
+    }
+
+    /// Input `i` as a constant to fold (`None` when absent); with its batch elements.
+    fn const_tensor(&self, cx: &Cx<'a>, index: usize, i: usize) -> Result<Option<ConstTensor>> {
+        let Some(name) = cx.input_name(i) else { return Ok(None) };
+        if let Entry::Folded(k) = self.lookup(cx, index, name)? {
+            let (c, _) =
+                self.folded.get(k).ok_or_else(|| cx.err("internal: a folded constant is missing"))?;
+            return Ok(Some(c.clone()));
+        }
+        let Some((name, t)) = self.constant(cx, index, i)? else { return Ok(None) };
+        ConstTensor::read(t).map(Some).map_err(|e| cx.tensor_err(name, e))
+    }
+
+    /// Whether every present input of the node is a constant (so the node folds).
+    fn all_constant(&self, cx: &Cx<'a>, index: usize) -> Result<bool> {
+        for i in 0..cx.node.input.len() {
+            if let Some(name) = cx.input_name(i)
+                && let Entry::Value(_) = self.lookup(cx, index, name)?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// A constant's dims.
@@ -397,6 +433,15 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// Defines the node's output as the folded constant `c`.
+    fn define_const(&mut self, cx: &Cx<'a>, c: ConstTensor) -> Result<()> {
+        let name = cx.output_name(false)?;
+        let proto = c.to_proto(name);
+        self.folded.push((c, proto));
+        let k = self.folded.len() - 1;
+        self.alias(cx, Entry::Folded(k), false)
+    }
+
     /// Makes the node's output another name for `entry` (Identity, Dropout, no-op Flatten...).
     fn alias(&mut self, cx: &Cx<'a>, entry: Entry<'a>, extra_outputs_ok: bool) -> Result<()> {
         let name = cx.output_name(extra_outputs_ok)?;
@@ -421,6 +466,11 @@ impl<'a> Importer<'a> {
                 self.define(cx, OpSpec::Activation(Activation::Relu), vec![x.id], x.shape, x.flat, false)
             }
             "Clip" => self.clip(cx, index),
+            "Add" | "Sub" | "Mul" | "Div" if self.all_constant(cx, index)? => self.fold(cx, index),
+            "Concat" if self.all_constant(cx, index)? => self.fold(cx, index),
+            "Shape" | "Gather" | "Unsqueeze" | "Squeeze" | "Slice" | "Cast" | "ConstantOfShape" => {
+                self.fold(cx, index)
+            }
             "Add" => self.add(cx, index),
             "GlobalAveragePool" => {
                 cx.check_attrs(&[])?;
@@ -443,16 +493,134 @@ impl<'a> Importer<'a> {
                 self.alias(cx, entry, false)
             }
             "Dropout" => self.dropout(cx, index),
-            "Constant" => {
-                cx.check_attrs(&["value"])?;
-                cx.arity(0, 0)?;
-                let t = cx
-                    .attr("value", AttributeType::Tensor)?
-                    .and_then(|a| a.t.as_ref())
-                    .ok_or_else(|| cx.err("only Constant with a tensor `value` attribute is supported"))?;
-                self.alias(cx, Entry::Const(t), false)
-            }
+            "Constant" => self.constant_node(cx),
             _ => Err(self.unsupported(cx)),
+        }
+    }
+
+    /// `Constant` with a tensor `value`, or `value_int(s)` / `value_float(s)`.
+    fn constant_node(&mut self, cx: &Cx<'a>) -> Result<()> {
+        cx.check_attrs(&["value", "value_int", "value_ints", "value_float", "value_floats"])?;
+        cx.arity(0, 0)?;
+        if cx.node.attribute.len() != 1 {
+            return Err(cx.err("must have exactly one value attribute"));
+        }
+        if let Some(t) = cx.attr("value", AttributeType::Tensor)?.and_then(|a| a.t.as_ref()) {
+            return self.alias(cx, Entry::Const(t), false);
+        }
+        let c = if let Some(a) = cx.attr("value_ints", AttributeType::Ints)? {
+            ConstTensor::ints(vec![a.ints.len()], a.ints.clone())
+        } else if let Some(a) = cx.attr("value_int", AttributeType::Int)? {
+            ConstTensor::ints(Vec::new(), vec![a.i.ok_or_else(|| cx.err("value_int has no value"))?])
+        } else if let Some(a) = cx.attr("value_floats", AttributeType::Floats)? {
+            ConstTensor::floats(vec![a.floats.len()], a.floats.clone())
+        } else if let Some(a) = cx.attr("value_float", AttributeType::Float)? {
+            ConstTensor::floats(Vec::new(), vec![a.f.ok_or_else(|| cx.err("value_float has no value"))?])
+        } else {
+            return Err(cx.err("only a tensor, int(s) or float(s) value is supported"));
+        };
+        self.define_const(cx, c)
+    }
+
+    /// Folds a node on constants (and `Shape` of an activation) into a new constant: the
+    /// exporters' shape arithmetic. Arithmetic on the symbolic batch fixes the batch.
+    fn fold(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        let input = |i: usize| -> Result<ConstTensor> {
+            self.const_tensor(cx, index, i)?.ok_or_else(|| cx.err(format!("input {i} is missing")))
+        };
+        let ints_input = |i: usize, what: &str| -> Result<Option<Vec<i64>>> {
+            match self.const_tensor(cx, index, i)? {
+                Some(c) => Ok(Some(c.as_ints(what).map_err(|e| cx.err(e))?.to_vec())),
+                None => Ok(None),
+            }
+        };
+        let folded = match cx.op {
+            "Shape" => {
+                cx.check_attrs(&["start", "end"])?;
+                cx.arity(1, 1)?;
+                let x = self.value(cx, index, 0)?;
+                let dims: Vec<i64> =
+                    onnx_dims(&x).iter().map(|&d| i64::try_from(d).unwrap_or(i64::MAX)).collect();
+                let rank = dims.len() as i64;
+                let mut shape = ConstTensor::ints(vec![dims.len()], dims);
+                if matches!(self.batch, Batch::Symbolic { .. }) {
+                    shape.batch = (0..rank).map(|i| i == 0).collect();
+                }
+                let start = cx.attr_int("start", 0)?;
+                let end = cx.attr_int("end", rank)?;
+                shape.slice(&[start], &[end], None, None)
+            }
+            "Gather" => {
+                cx.check_attrs(&["axis"])?;
+                cx.arity(2, 2)?;
+                input(0)?.gather(&input(1)?, cx.attr_int("axis", 0)?)
+            }
+            "Unsqueeze" | "Squeeze" => {
+                cx.arity(1, 2)?;
+                let axes = if self.opset >= 13 {
+                    cx.check_attrs(&[])?;
+                    ints_input(1, "axes")?
+                } else {
+                    cx.check_attrs(&["axes"])?;
+                    cx.attr_ints("axes")?.map(<[i64]>::to_vec)
+                };
+                let x = input(0)?;
+                match (cx.op, axes) {
+                    ("Unsqueeze", Some(axes)) => x.unsqueeze(&axes),
+                    ("Unsqueeze", None) => Err("axes are missing".into()),
+                    (_, axes) => x.squeeze(axes.as_deref()),
+                }
+            }
+            "Slice" => {
+                cx.check_attrs(&[])?;
+                cx.arity(3, 5)?;
+                let starts = ints_input(1, "starts")?.unwrap_or_default();
+                let ends = ints_input(2, "ends")?.unwrap_or_default();
+                let (axes, steps) = (ints_input(3, "axes")?, ints_input(4, "steps")?);
+                input(0)?.slice(&starts, &ends, axes.as_deref(), steps.as_deref())
+            }
+            "Cast" => {
+                cx.check_attrs(&["to", "saturate"])?;
+                cx.arity(1, 1)?;
+                let to = cx.attr("to", AttributeType::Int)?.and_then(|a| a.i);
+                input(0)?.cast(to.ok_or_else(|| cx.err("attribute to is missing"))?)
+            }
+            "ConstantOfShape" => {
+                cx.check_attrs(&["value"])?;
+                cx.arity(1, 1)?;
+                let value = match cx.attr("value", AttributeType::Tensor)?.and_then(|a| a.t.as_ref()) {
+                    Some(t) => Some(ConstTensor::read(t).map_err(|e| cx.tensor_err("value", e))?),
+                    None => None,
+                };
+                let shape = input(0)?;
+                self.fix_batch_if(shape.has_batch(), cx);
+                shape.constant_of_shape(value.as_ref())
+            }
+            "Concat" => {
+                cx.check_attrs(&["axis"])?;
+                cx.arity(1, usize::MAX)?;
+                let axis = cx.attr("axis", AttributeType::Int)?.and_then(|a| a.i);
+                let parts = (0..cx.node.input.len()).map(input).collect::<Result<Vec<_>>>()?;
+                ConstTensor::concat(&parts, axis.ok_or_else(|| cx.err("attribute axis is missing"))?)
+            }
+            op => {
+                cx.check_attrs(&[])?;
+                cx.arity(2, 2)?;
+                let (a, b) = (input(0)?, input(1)?);
+                self.fix_batch_if(a.has_batch() || b.has_batch(), cx);
+                ConstTensor::binary(op, &a, &b)
+            }
+        };
+        let c = folded.map_err(|reason| cx.err(format!("cannot be folded: {reason}")))?;
+        self.define_const(cx, c)
+    }
+
+    /// Fixes a symbolic batch at its current value when `uses_batch`: the node computes with
+    /// it (e.g. multiplies it into a size), which would not hold for another batch.
+    fn fix_batch_if(&mut self, uses_batch: bool, cx: &Cx<'a>) {
+        if uses_batch && matches!(self.batch, Batch::Symbolic { .. }) {
+            self.batch =
+                Batch::Fixed { by: format!("node {:?} ({}), which computes with the batch", cx.name, cx.op) };
         }
     }
 
@@ -765,9 +933,10 @@ impl<'a> Importer<'a> {
         cx.arity(2, 2)?;
         let allow_zero = cx.attr_flag("allowzero", false)?;
         let x = self.value(cx, index, 0)?;
-        let (s_name, s) = self.required_constant(cx, index, 1)?;
-        let target = tensor::read_i64(s).map_err(|e| cx.tensor_err(s_name, e))?;
-        if Self::dims(cx, s_name, s)?.len() != 1 {
+        let s_name = cx.input_name(1).unwrap_or_default();
+        let shape = self.const_tensor(cx, index, 1)?.ok_or_else(|| cx.err("input 1 is missing"))?;
+        let target = shape.as_ints("the shape").map_err(|e| cx.err(e))?.to_vec();
+        if shape.dims.len() != 1 {
             return Err(cx.tensor_err(s_name, TensorIssue::Invalid("the shape tensor must be 1-D".into())));
         }
         let unsupported = || {
@@ -803,8 +972,13 @@ impl<'a> Importer<'a> {
         if r0 != n || r0.checked_mul(r1) != Some(total) {
             return Err(unsupported());
         }
-        if d0 > 0 && matches!(self.batch, Batch::Symbolic { .. }) {
-            // The target spells out the batch: the model runs this batch only.
+        // A target that spells out the batch as a number (not 0, -1 or the batch itself, as
+        // `Shape -> Gather` gives it) runs this batch only; so does one that uses the batch
+        // elsewhere.
+        let spelled = d0 > 0 && !shape.is_batch(0);
+        if (spelled || (1..target.len()).any(|i| shape.is_batch(i)))
+            && matches!(self.batch, Batch::Symbolic { .. })
+        {
             self.batch = Batch::Fixed { by: format!("node {:?} (Reshape to {target:?})", cx.name) };
         }
         self.flatten_to_2d(cx, x)
@@ -963,7 +1137,7 @@ impl<'a> Importer<'a> {
         let out_err = |reason: String| OnnxError::Output { name: name.to_string(), reason };
         let value = match self.entries.get(name) {
             Some(Entry::Value(v)) => *v,
-            Some(Entry::Const(_)) => {
+            Some(Entry::Const(_) | Entry::Folded(_)) => {
                 return Err(out_err("is a constant, not computed from the input".into()));
             }
             None => return Err(out_err("is not produced by any node".into())),

@@ -17,7 +17,8 @@
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
 //! | `Gemm` (B constant, transB 0 or 1), `MatMul` (by a constant `[in, out]`) | [`OpSpec::Dense`] (`[out][in]` weights) |
 //! | `Concat` on channels | [`OpSpec::Concat`] |
-//! | `Identity`, `Dropout` (inference), `Constant` | nothing (aliases / constants) |
+//! | `Identity`, `Dropout` (inference), `Constant` (`value`, `value_int(s)`, `value_float(s)`) | nothing (aliases / constants) |
+//! | `Shape` of an activation; `Gather`, `Unsqueeze`, `Squeeze`, `Slice`, `Cast`, `ConstantOfShape`, and `Concat`, `Add`, `Sub`, `Mul`, `Div` on constants | folded at import time into constants (the exporters' shape arithmetic before a Reshape) |
 //!
 //! Batch normalizations and activations are emitted as their own nodes; folding them into the
 //! convolution before them is the graph planner's job.
@@ -50,6 +51,7 @@
 // child modules, the generated `proto` included).
 #![deny(clippy::indexing_slicing)]
 
+mod fold;
 mod import;
 mod tensor;
 

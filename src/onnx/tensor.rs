@@ -100,6 +100,12 @@ pub(super) fn read_i64(t: &TensorProto) -> Result<Vec<i64>, TensorIssue> {
     decode(t, count, &t.int64_data, "int64_data", i64::from_le_bytes)
 }
 
+/// The data of an `INT32` tensor.
+pub(super) fn read_i32(t: &TensorProto) -> Result<Vec<i32>, TensorIssue> {
+    let count = check(t, DataType::Int32)?;
+    decode(t, count, &t.int32_data, "int32_data", i32::from_le_bytes)
+}
+
 /// The data of a `BOOL` tensor (one byte each in `raw_data`, or `int32_data`).
 pub(super) fn read_bool(t: &TensorProto) -> Result<Vec<bool>, TensorIssue> {
     let count = check(t, DataType::Bool)?;
