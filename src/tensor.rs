@@ -240,6 +240,11 @@ impl AlignedBuf {
         self.len == 0
     }
 
+    /// Bytes allocated (the elements rounded up to whole 64-byte blocks).
+    pub fn allocated_bytes(&self) -> usize {
+        std::mem::size_of_val(self.blocks.as_slice())
+    }
+
     /// The `len` elements; `as_slice().as_ptr()` is 64-byte aligned.
     pub fn as_slice(&self) -> &[f32] {
         let flat: &[f32] = bytemuck::cast_slice(&self.blocks);

@@ -337,6 +337,13 @@ fn run_matches_onnx_runtime(name: &str, extra: &[&str], output_shape: &[usize]) 
         assert!(!v[key].is_null(), "{key} missing: {v}");
     }
     assert_eq!(v["output_shape"], serde_json::json!(output_shape));
+    // Memory: packed weights and arena, and the process's peak RSS (Linux reports it) above
+    // them both.
+    let bytes = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} missing: {v}"));
+    assert!(bytes("weight_bytes") > 0 && bytes("arena_bytes") > 0, "{v}");
+    if cfg!(target_os = "linux") {
+        assert!(bytes("peak_rss_bytes") > bytes("weight_bytes") + bytes("arena_bytes"), "{v}");
+    }
     assert_eq!(v["iters"], 3);
     assert!(v["layers"].as_array().is_some_and(|l| !l.is_empty()), "{v}");
     let got = sepconv::npy::read_npy_file(&out).unwrap();

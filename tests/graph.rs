@@ -385,6 +385,30 @@ fn builtin_mobilenets_plan_with_the_expected_structure() {
     assert!((1130.0..1150.0).contains(&mflop), "{mflop}");
     // Same seed, same model.
     assert_eq!(Builtin::MobileNetV2.model(DEFAULT_SEED), Builtin::MobileNetV2.model(DEFAULT_SEED));
+    // The packed weights: MobileNetV2 has 3.5 M parameters (14 MB as f32); packing pads a
+    // little and BN folding adds biases.
+    let mb = v2.weight_bytes() as f64 / 1e6;
+    assert!((13.9..15.0).contains(&mb), "{mb} MB");
+}
+
+/// `plan_owned` (which frees each node's weights once packed) plans exactly what `plan` does.
+#[test]
+fn plan_owned_plans_what_plan_does() {
+    let mut rng = StdRng::seed_from_u64(11);
+    // A small network with BN to fold (cheap under the emulated lanes).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mobilenet_tiny.onnx");
+    let model = sepconv::onnx::load_model_file(&path).unwrap();
+    let input = rand_vec(&mut rng, 3 * 32 * 32, 1.0);
+    let isa = Isa::best_available();
+    let options = GraphOptions { isa: Some(isa), ..GraphOptions::default() };
+    let mut a = Graph::plan(&model, options).unwrap();
+    let mut b = Graph::plan_owned(model, options).unwrap();
+    assert_eq!(a.steps().collect::<Vec<_>>(), b.steps().collect::<Vec<_>>());
+    assert_eq!((a.weight_bytes(), a.arena_bytes()), (b.weight_bytes(), b.arena_bytes()));
+    let (mut ya, mut yb) = (vec![0.0; 10], vec![1.0; 10]);
+    a.run(&input, &mut ya).unwrap();
+    b.run(&input, &mut yb).unwrap();
+    assert_eq!(ya, yb, "{isa}");
 }
 
 /// Full networks against the reference tier. The reference kernels are slow under qemu, so this

@@ -211,7 +211,22 @@ fn batched_input(model: &Model, batch: Option<usize>) -> Result<Shape4, Error> {
 impl Graph {
     /// Plans `model` with the given options: validates every node and shape (errors name the
     /// node), folds BatchNorm and activations, packs every weight, sizes the arena.
+    ///
+    /// Works on a copy of the model's nodes; [`Graph::plan_owned`] plans without one.
     pub fn plan(model: &Model, options: GraphOptions) -> Result<Self, Error> {
+        Self::plan_nodes(model, model.nodes.clone(), options)
+    }
+
+    /// As [`Graph::plan`], consuming the model: each node's weights are freed as soon as they
+    /// are packed, so planning never holds more than one copy of the weights besides the
+    /// packed ones (the lowest peak memory; what `sepconv run` does).
+    pub fn plan_owned(mut model: Model, options: GraphOptions) -> Result<Self, Error> {
+        let nodes = std::mem::take(&mut model.nodes);
+        Self::plan_nodes(&model, nodes, options)
+    }
+
+    /// Plans `nodes` (the model's, taken out of it) in `model`'s context.
+    fn plan_nodes(model: &Model, nodes: Vec<Node>, options: GraphOptions) -> Result<Self, Error> {
         let isa = match options.isa {
             Some(isa) => isa.ensure_available()?,
             None => dispatch::selected_isa()?.0,
@@ -228,7 +243,7 @@ impl Graph {
         };
         check_value("<model input>", model.input)?;
         check_value("<model output>", model.output)?;
-        let nodes = fold(model)?;
+        let nodes = fold(model, nodes)?;
 
         // Shapes and the slot ("buffer root") of every value: a flatten of a 1×1 map aliases
         // its input.
@@ -238,7 +253,9 @@ impl Graph {
         let mut root: Vec<ValueId> = (0..values).collect();
         *at_mut(&mut shapes, model.input, "<model input>")? = Some(input_shape);
         let mut steps: Vec<PendingStep> = Vec::new();
-        for node in &nodes {
+        // By value: each node (and its weights) is dropped once lowered (packed).
+        for node in nodes {
+            let node = &node;
             let name = node.name.as_str();
             check_value(name, node.output)?;
             let mut in_shapes = Vec::with_capacity(node.inputs.len());
@@ -483,6 +500,19 @@ impl Graph {
     pub fn flops(&self) -> u64 {
         self.steps.iter().map(|s| s.flops).sum()
     }
+    /// Bytes of packed weights and biases the ops hold (alignment padding included): with
+    /// [`Graph::arena_bytes`], the graph's memory.
+    pub fn weight_bytes(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match &s.exec {
+                Exec::Conv(op) => op.packed_bytes(),
+                Exec::Dense(op) => op.packed_bytes(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Bytes of activation memory the arena holds.
     pub fn arena_bytes(&self) -> usize {
         self.arena.iter().map(|b| 4 * b.len()).sum()
@@ -772,9 +802,9 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
 }
 
 /// Counts the readers of every value; the model output counts as one more.
-fn consumers(model: &Model) -> Vec<usize> {
+fn consumers(model: &Model, nodes: &[Node]) -> Vec<usize> {
     let mut count = vec![0usize; model.value_names.len()];
-    for node in &model.nodes {
+    for node in nodes {
         for &v in &node.inputs {
             if let Some(c) = count.get_mut(v) {
                 *c += 1;
@@ -790,11 +820,11 @@ fn consumers(model: &Model) -> Vec<usize> {
 /// Folds BatchNorm into the preceding convolution and activations into the preceding op's
 /// store, where that op's output has no other reader; lowers a BatchNorm that cannot be
 /// folded to a per-channel 1×1 depthwise convolution.
-fn fold(model: &Model) -> Result<Vec<Node>, Error> {
-    let readers = consumers(model);
-    let mut out: Vec<Node> = Vec::with_capacity(model.nodes.len());
+fn fold(model: &Model, nodes: Vec<Node>) -> Result<Vec<Node>, Error> {
+    let readers = consumers(model, &nodes);
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut producer: HashMap<ValueId, usize> = HashMap::new();
-    for node in &model.nodes {
+    for node in nodes {
         let sole_reader_of = |v: ValueId| readers.get(v) == Some(&1);
         let foldable = || -> Option<usize> {
             let &v = node.inputs.first()?;
@@ -824,8 +854,8 @@ fn fold(model: &Model) -> Result<Vec<Node>, Error> {
                     producer.insert(node.output, p);
                     continue;
                 }
-                let mut lowered = node.clone();
-                lowered.op = OpSpec::Conv(bn_as_depthwise(bn));
+                let op = OpSpec::Conv(bn_as_depthwise(bn));
+                let lowered = Node { op, ..node };
                 producer.insert(node.output, out.len());
                 out.push(lowered);
             }
@@ -854,11 +884,11 @@ fn fold(model: &Model) -> Result<Vec<Node>, Error> {
                     continue;
                 }
                 producer.insert(node.output, out.len());
-                out.push(node.clone());
+                out.push(node);
             }
             _ => {
                 producer.insert(node.output, out.len());
-                out.push(node.clone());
+                out.push(node);
             }
         }
     }

@@ -198,6 +198,11 @@ pub struct DepthwiseConv2d {
 impl DepthwiseConv2d {
     const OP: &'static str = "DepthwiseConv2d";
 
+    /// Bytes of packed weights (and bias) this op holds.
+    pub fn packed_bytes(&self) -> usize {
+        self.packed.bytes()
+    }
+
     /// Plans the op for the selected tier. `geom` must be depthwise
     /// (`groups == in_c == out_c`); `weights` is `[kernel_h][kernel_w][channels]`.
     pub fn new(
@@ -308,6 +313,11 @@ pub struct PointwiseConv2d {
 }
 
 impl PointwiseConv2d {
+    /// Bytes of packed weights (and bias) this op holds.
+    pub fn packed_bytes(&self) -> usize {
+        self.packed.bytes()
+    }
+
     const OP: &'static str = "PointwiseConv2d";
 
     /// Plans the op for the selected tier; `weights` is `[out_c][input.c]`.
@@ -457,6 +467,16 @@ pub struct Conv2d {
 
 impl Conv2d {
     const OP: &'static str = "Conv2d";
+
+    /// Bytes of packed weights (and bias) this op holds.
+    pub fn packed_bytes(&self) -> usize {
+        match &self.imp {
+            ConvImpl::Depthwise(op) => op.packed_bytes(),
+            ConvImpl::Pointwise(op) => op.packed_bytes(),
+            ConvImpl::Pass { packed, .. } => packed.bytes(),
+            ConvImpl::General { packed, .. } => packed.bytes(),
+        }
+    }
 
     /// Plans the op for the selected tier.
     pub fn new(

@@ -40,6 +40,11 @@ fn column_chunks(batch: usize, out: usize) -> Option<(usize, usize)> {
 const MIN_CHUNK_COLS: usize = 128;
 
 impl Dense {
+    /// Bytes of packed weights (and bias) this op holds.
+    pub fn packed_bytes(&self) -> usize {
+        self.packed.iter().map(Packed::bytes).sum()
+    }
+
     const OP: &'static str = "Dense";
 
     /// Plans the op for the selected tier.

@@ -85,6 +85,11 @@ struct Packed<G: 'static> {
 }
 
 impl<G> Packed<G> {
+    /// Bytes of the packed buffer (its alignment padding included).
+    fn bytes(&self) -> usize {
+        self.buf.allocated_bytes()
+    }
+
     /// Sizes, allocates and fills the packed buffer; errors (lengths, geometry) name `op`.
     /// `weight_len` is the length the geometry implies for `weights`: it is checked before
     /// anything is allocated, so a short slice with huge dimensions is refused without

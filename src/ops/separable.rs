@@ -70,6 +70,11 @@ pub struct SeparableConv2d {
 }
 
 impl SeparableConv2d {
+    /// Bytes of packed weights (and bias) this op holds.
+    pub fn packed_bytes(&self) -> usize {
+        self.row_packed.bytes() + self.col_packed.bytes()
+    }
+
     const OP: &'static str = "SeparableConv2d";
 
     /// Plans the op for the selected tier.

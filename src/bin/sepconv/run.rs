@@ -160,7 +160,8 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         _ => batch,
     };
     let options = GraphOptions { isa: Some(isa), threads, pin: args.pin, batch };
-    let mut graph = Graph::plan(&model, options)?;
+    // Consumed: the model's weights are freed as they are packed (the peak-memory budget).
+    let mut graph = Graph::plan_owned(model, options)?;
     let in_dims = graph.input_dims();
     let out_dims = graph.output_dims();
 
@@ -237,6 +238,8 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
             "input_shape": in_dims,
             "output_shape": out_dims,
             "arena_bytes": graph.arena_bytes(),
+            "weight_bytes": graph.weight_bytes(),
+            "peak_rss_bytes": peak_rss_bytes(),
         });
         if args.profile {
             obj["layers"] = layers
@@ -266,9 +269,10 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     };
     println!("model: {model_label}, input {} {layout}, output {}", dims_text(&in_dims), dims_text(&out_dims));
     println!(
-        "tier: {isa} ({isa_source}), threads: {threads}{}, {:.1} MFLOP per run, arena {:.2} MB in {} buffers",
+        "tier: {isa} ({isa_source}), threads: {threads}{}, {:.1} MFLOP per run, weights {:.2} MB, arena {:.2} MB in {} buffers",
         if args.pin { " (pinned)" } else { "" },
         flops as f64 / 1e6,
+        graph.weight_bytes() as f64 / 1e6,
         graph.arena_bytes() as f64 / 1e6,
         graph.arena_buffers()
     );
@@ -299,8 +303,20 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         "end to end: median {median_ms:.3} ms, min {min_ms:.3} ms, mean {mean_ms:.3} ms over {} runs; {gflops:.1} GFLOP/s",
         times.len()
     );
+    if let Some(rss) = peak_rss_bytes() {
+        println!("peak memory (RSS) of the process: {:.2} MB", rss as f64 / 1e6);
+    }
     if let Some(path) = &args.output {
         println!("output written to {}", path.display());
     }
     Ok(())
+}
+
+/// The process's peak resident set size so far (`VmHWM` of `/proc/self/status`), where the
+/// OS reports it (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
 }
