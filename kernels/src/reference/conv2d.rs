@@ -1,7 +1,7 @@
 //! Reference general 2-D convolution (NHWC, groups, stride, dilation, 4-sided padding).
 
-use super::{bias_at, check_bias, unpad};
-use crate::{Activation, Conv2dGeometry, KernelError, error::check_len};
+use super::direct::Direct;
+use crate::{Activation, Conv2dGeometry, KernelError};
 
 /// General 2-D convolution, NHWC.
 ///
@@ -19,44 +19,12 @@ pub fn conv2d(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    act.validate()?;
-    check_len("input", d.input_len, input.len())?;
-    check_len("weights", d.weight_len, weights.len())?;
-    check_bias(bias, g.out_c)?;
-    check_len("output", d.output_len, output.len())?;
+    super::direct::run(&plan(g)?, input, weights, bias, act, output)
+}
 
-    let cin_g = g.in_c / g.groups;
-    let cout_g = g.out_c / g.groups;
-    for n in 0..g.batch {
-        for oy in 0..d.out_h {
-            for ox in 0..d.out_w {
-                for oc in 0..g.out_c {
-                    let group = oc / cout_g;
-                    let mut acc = bias_at(bias, oc);
-                    for ky in 0..g.kernel_h {
-                        let Some(iy) = unpad(oy * g.stride_h + ky * g.dilation_h, g.padding.top, g.in_h)
-                        else {
-                            continue;
-                        };
-                        for kx in 0..g.kernel_w {
-                            let Some(ix) = unpad(ox * g.stride_w + kx * g.dilation_w, g.padding.left, g.in_w)
-                            else {
-                                continue;
-                            };
-                            let in_base = ((n * g.in_h + iy) * g.in_w + ix) * g.in_c + group * cin_g;
-                            let w_base = ((oc * g.kernel_h + ky) * g.kernel_w + kx) * cin_g;
-                            for ic in 0..cin_g {
-                                acc += f64::from(input[in_base + ic]) * f64::from(weights[w_base + ic]);
-                            }
-                        }
-                    }
-                    output[((n * d.out_h + oy) * d.out_w + ox) * g.out_c + oc] = act.apply(acc as f32);
-                }
-            }
-        }
-    }
-    Ok(())
+/// Validates `g` and describes it for the direct loop.
+fn plan(g: &Conv2dGeometry) -> Result<Direct, KernelError> {
+    Ok(Direct::conv2d(g, &g.validate()?))
 }
 
 /// Length of the reference tier's packed convolution weights: the OHWI weights then `out_c`

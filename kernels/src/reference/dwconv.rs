@@ -1,7 +1,7 @@
 //! Reference depthwise k×k convolution (depth multiplier 1).
 
-use super::{bias_at, check_bias, unpad};
-use crate::{Activation, Conv2dGeometry, KernelError, error::check_len};
+use super::direct::Direct;
+use crate::{Activation, Conv2dGeometry, KernelError};
 
 /// Depthwise convolution, NHWC: every channel is convolved with its own k×k kernel.
 ///
@@ -19,41 +19,15 @@ pub fn dwconv(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
+    super::direct::run(&plan(g)?, input, weights, bias, act, output)
+}
+
+/// Validates `g`, checks that it is depthwise and describes it for the direct loop: one input
+/// channel per group, HWC weights. The pools walk their windows over it too.
+pub(super) fn plan(g: &Conv2dGeometry) -> Result<Direct, KernelError> {
     let d = g.validate()?;
     check_depthwise(g)?;
-    act.validate()?;
-    let c = g.in_c;
-    check_len("input", d.input_len, input.len())?;
-    check_len("weights", d.weight_len, weights.len())?;
-    check_bias(bias, c)?;
-    check_len("output", d.output_len, output.len())?;
-
-    for n in 0..g.batch {
-        for oy in 0..d.out_h {
-            for ox in 0..d.out_w {
-                for ch in 0..c {
-                    let mut acc = bias_at(bias, ch);
-                    for ky in 0..g.kernel_h {
-                        let Some(iy) = unpad(oy * g.stride_h + ky * g.dilation_h, g.padding.top, g.in_h)
-                        else {
-                            continue;
-                        };
-                        for kx in 0..g.kernel_w {
-                            let Some(ix) = unpad(ox * g.stride_w + kx * g.dilation_w, g.padding.left, g.in_w)
-                            else {
-                                continue;
-                            };
-                            let x = input[((n * g.in_h + iy) * g.in_w + ix) * c + ch];
-                            let w = weights[(ky * g.kernel_w + kx) * c + ch];
-                            acc += f64::from(x) * f64::from(w);
-                        }
-                    }
-                    output[((n * d.out_h + oy) * d.out_w + ox) * c + ch] = act.apply(acc as f32);
-                }
-            }
-        }
-    }
-    Ok(())
+    Ok(Direct { w_oc: 1, w_tap: g.in_c, ..Direct::conv2d(g, &d) })
 }
 
 /// Errors unless `g` is depthwise (`groups == in_c == out_c`).

@@ -16,6 +16,7 @@ mod activation;
 mod add;
 mod conv2d;
 mod dense;
+mod direct;
 mod dwconv;
 mod pointwise;
 mod pool;
@@ -39,20 +40,6 @@ fn check_bias(bias: Option<&[f32]>, channels: usize) -> Result<(), KernelError> 
         Some(b) => check_len("bias", channels, b.len()),
         None => Ok(()),
     }
-}
-
-/// The bias of channel `c`, or 0 without a bias.
-#[inline]
-fn bias_at(bias: Option<&[f32]>, c: usize) -> f64 {
-    bias.map_or(0.0, |b| f64::from(b[c]))
-}
-
-/// Maps a padded coordinate `pos = out * stride + tap * dilation` back to the input,
-/// returning `None` for positions that fall in the padding.
-#[inline]
-fn unpad(pos: usize, pad_before: usize, extent: usize) -> Option<usize> {
-    let i = pos.checked_sub(pad_before)?;
-    (i < extent).then_some(i)
 }
 
 /// Packs weights as given followed by the bias (`channels` zeros without one): the reference

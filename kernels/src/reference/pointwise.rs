@@ -1,7 +1,7 @@
 //! Reference pointwise 1×1 convolution, i.e. a GEMM over pixels.
 
-use super::{bias_at, check_bias};
-use crate::{Activation, KernelError, PointwiseShape, error::check_len};
+use super::direct::{Direct, Lens};
+use crate::{Activation, KernelError, PointwiseShape};
 
 /// Pointwise (1×1, stride 1, unpadded) convolution, NHWC, seen as the GEMM
 /// `[pixels, in_c] × [in_c, out_c]`.
@@ -18,23 +18,13 @@ pub fn pointwise(
     act: Activation,
     output: &mut [f32],
 ) -> Result<(), KernelError> {
-    let (input_len, weight_len, output_len) = s.validate()?;
-    act.validate()?;
-    check_len("input", input_len, input.len())?;
-    check_len("weights", weight_len, weights.len())?;
-    check_bias(bias, s.out_c)?;
-    check_len("output", output_len, output.len())?;
+    super::direct::run(&plan(s)?, input, weights, bias, act, output)
+}
 
-    for p in 0..s.pixels {
-        let x = &input[p * s.in_c..(p + 1) * s.in_c];
-        for o in 0..s.out_c {
-            let w = &weights[o * s.in_c..(o + 1) * s.in_c];
-            let acc =
-                x.iter().zip(w).fold(bias_at(bias, o), |acc, (&a, &b)| acc + f64::from(a) * f64::from(b));
-            output[p * s.out_c + o] = act.apply(acc as f32);
-        }
-    }
-    Ok(())
+/// Validates `s` and describes it for the direct loop.
+fn plan(s: &PointwiseShape) -> Result<Direct, KernelError> {
+    let (input_len, weight_len, output_len) = s.validate()?;
+    Ok(Direct::gemm(s.pixels, s.in_c, s.out_c, Lens::known(input_len, weight_len, output_len)))
 }
 
 /// Length of the reference tier's packed pointwise weights: `[out_c][in_c]` then `out_c`
