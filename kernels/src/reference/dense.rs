@@ -2,7 +2,7 @@
 
 use super::direct::{Direct, Lens};
 use crate::{
-    Activation, KernelError,
+    KernelError,
     error::{check_nonzero, checked_product},
 };
 
@@ -17,19 +17,12 @@ pub struct DenseShape {
     pub out_features: usize,
 }
 
-/// Dense layer: `output[n][o] = act(bias[o] + Σ_i input[n][i] · weights[o][i])`.
-///
-/// - `input`: `[batch][in_features]`; `weights`: `[out_features][in_features]`;
-///   `bias`: `[out_features]` or `None`; `output`: `[batch][out_features]`.
-pub fn dense(
-    s: &DenseShape,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    super::direct::run(&plan(s)?, input, weights, bias, act, output)
+oracles! {
+    /// Dense layer: `output[n][o] = act(bias[o] + Σ_i input[n][i] · weights[o][i])`.
+    ///
+    /// - `input`: `[batch][in_features]`; `weights`: `[out_features][in_features]`;
+    ///   `bias`: `[out_features]` or `None`; `output`: `[batch][out_features]`.
+    pub fn dense(s: &DenseShape) => plan(s);
 }
 
 /// Checks `s` and describes it for the direct loop: the GEMM of `pointwise` with

@@ -2,42 +2,26 @@
 
 use super::direct::{Axis, Direct, Lens};
 use crate::separable::check_axis;
-use crate::{Activation, KernelError, SeparableAxis, SeparablePassGeometry};
+use crate::{KernelError, SeparableAxis, SeparablePassGeometry};
 
-/// Row pass (1×k along the width), per channel, NHWC.
-///
-/// - `g.axis` must be [`SeparableAxis::Row`]; stride, dilation and `pad_before`/`pad_after`
-///   (left/right) apply along the width; the height is unchanged;
-/// - `input`: `[batch][in_h][in_w][channels]`;
-/// - `weights`: `[kernel][channels]`;
-/// - `bias`: `[channels]` or `None`;
-/// - `output`: `[batch][in_h][out_w][channels]`,
-///   `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c] · w[t][c])`.
-pub fn row_pass(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    super::direct::run(&plan(g, SeparableAxis::Row, "row_pass")?, input, weights, bias, act, output)
-}
+oracles! {
+    /// Row pass (1×k along the width), per channel, NHWC.
+    ///
+    /// - `g.axis` must be [`SeparableAxis::Row`]; stride, dilation and `pad_before`/`pad_after`
+    ///   (left/right) apply along the width; the height is unchanged;
+    /// - `input`: `[batch][in_h][in_w][channels]`;
+    /// - `weights`: `[kernel][channels]`;
+    /// - `bias`: `[channels]` or `None`;
+    /// - `output`: `[batch][in_h][out_w][channels]`,
+    ///   `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c] · w[t][c])`.
+    pub fn row_pass(g: &SeparablePassGeometry) => plan(g, SeparableAxis::Row, "row_pass");
 
-/// Column pass (k×1 along the height), per channel, NHWC.
-///
-/// Same contract as [`row_pass`] with the roles of height and width exchanged: `g.axis` must be
-/// [`SeparableAxis::Column`], `pad_before`/`pad_after` are top/bottom, the width is unchanged,
-/// and `output` is `[batch][out_h][in_w][channels]`.
-pub fn col_pass(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    super::direct::run(&plan(g, SeparableAxis::Column, "col_pass")?, input, weights, bias, act, output)
+    /// Column pass (k×1 along the height), per channel, NHWC.
+    ///
+    /// Same contract as [`row_pass`] with the roles of height and width exchanged: `g.axis` must be
+    /// [`SeparableAxis::Column`], `pad_before`/`pad_after` are top/bottom, the width is unchanged,
+    /// and `output` is `[batch][out_h][in_w][channels]`.
+    pub fn col_pass(g: &SeparablePassGeometry) => plan(g, SeparableAxis::Column, "col_pass");
 }
 
 /// Checks that `g` runs along `axis` (else the error names `kernel`), validates it and
@@ -63,46 +47,19 @@ fn plan(g: &SeparablePassGeometry, axis: SeparableAxis, kernel: &'static str) ->
     Ok(Direct { batch: g.batch, h, w, in_c: c, out_c: c, groups: c, w_oc: 1, w_tap: c, lens })
 }
 
-/// Length of the reference tier's packed separable-pass weights: `[k][C]` then `C` biases.
-pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
-    let d = g.validate()?;
-    d.weight_len.checked_add(g.channels).ok_or(KernelError::Overflow { what: "packed length" })
-}
+packed_contract! {
+    g: &SeparablePassGeometry => plain g.validate().map(|d| (d.weight_len, g.channels));
 
-/// Packs a separable pass's weights `[k][C]` and an optional bias `[C]` for [`row_pass_run`]
-/// and [`col_pass_run`] (the same layout serves both axes).
-pub fn separable_pack(
-    g: &SeparablePassGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    super::pack_plain(d.weight_len, g.channels, weights, bias, packed)
-}
+    /// Length of the reference tier's packed separable-pass weights: `[k][C]` then `C` biases.
+    pub fn separable_packed_len;
 
-/// Row pass on weights packed by [`separable_pack`]; same contract as [`row_pass`].
-pub fn row_pass_run(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    let (w, b) = super::split_plain(d.weight_len, g.channels, packed)?;
-    row_pass(g, input, w, Some(b), act, output)
-}
+    /// Packs a separable pass's weights `[k][C]` and an optional bias `[C]` for [`row_pass_run`]
+    /// and [`col_pass_run`] (the same layout serves both axes).
+    pub fn separable_pack;
 
-/// Column pass on weights packed by [`separable_pack`]; same contract as [`col_pass`].
-pub fn col_pass_run(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    let (w, b) = super::split_plain(d.weight_len, g.channels, packed)?;
-    col_pass(g, input, w, Some(b), act, output)
+    /// Row pass on weights packed by [`separable_pack`]; same contract as [`row_pass`].
+    pub fn row_pass_run => row_pass;
+
+    /// Column pass on weights packed by [`separable_pack`]; same contract as [`col_pass`].
+    pub fn col_pass_run => col_pass;
 }
