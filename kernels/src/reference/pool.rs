@@ -18,15 +18,24 @@ pub struct GlobalPoolShape {
     pub channels: usize,
 }
 
+impl GlobalPoolShape {
+    /// Checks the shape (no zero dimension, no overflowing length), then the lengths of
+    /// `input` and `output`: the checks of every tier's `global_avg_pool`, in its order.
+    pub(crate) fn check(&self, input: &[f32], output: &[f32]) -> Result<(), KernelError> {
+        let Self { batch, pixels, channels } = *self;
+        check_nonzero("batch", batch)?;
+        check_nonzero("pixels", pixels)?;
+        check_nonzero("channels", channels)?;
+        check_len("input", checked_product("input length", &[batch, pixels, channels])?, input.len())?;
+        check_len("output", checked_product("output length", &[batch, channels])?, output.len())
+    }
+}
+
 /// Global average pool, NHWC: `output[n][c] = (Σ_p input[n][p][c]) / pixels`.
 ///
 /// - `input`: `[batch][pixels][channels]`; `output`: `[batch][channels]`.
 pub fn global_avg_pool(s: &GlobalPoolShape, input: &[f32], output: &mut [f32]) -> Result<(), KernelError> {
-    check_nonzero("batch", s.batch)?;
-    check_nonzero("pixels", s.pixels)?;
-    check_nonzero("channels", s.channels)?;
-    check_len("input", checked_product("input length", &[s.batch, s.pixels, s.channels])?, input.len())?;
-    check_len("output", checked_product("output length", &[s.batch, s.channels])?, output.len())?;
+    s.check(input, output)?;
     for n in 0..s.batch {
         for c in 0..s.channels {
             let sum: f64 = (0..s.pixels).map(|p| f64::from(input[(n * s.pixels + p) * s.channels + c])).sum();
