@@ -1,70 +1,36 @@
 //! Reference pointwise 1×1 convolution, i.e. a GEMM over pixels.
 
-use super::{bias_at, check_bias};
-use crate::{Activation, KernelError, PointwiseShape, error::check_len};
+use super::direct::{Direct, Lens};
+use crate::{KernelError, PointwiseShape};
 
-/// Pointwise (1×1, stride 1, unpadded) convolution, NHWC, seen as the GEMM
-/// `[pixels, in_c] × [in_c, out_c]`.
-///
-/// - `input`: `[pixels][in_c]` (an NHWC tensor with `pixels = N·H·W`);
-/// - `weights`: `[out_c][in_c]` (OI: the OHWI layout of a 1×1 kernel);
-/// - `bias`: `[out_c]` or `None`;
-/// - `output`: `[pixels][out_c]`, each `act(bias + Σ_k input[p][k] · weights[o][k])`.
-pub fn pointwise(
-    s: &PointwiseShape,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
+oracles! {
+    /// Pointwise (1×1, stride 1, unpadded) convolution, NHWC, seen as the GEMM
+    /// `[pixels, in_c] × [in_c, out_c]`.
+    ///
+    /// - `input`: `[pixels][in_c]` (an NHWC tensor with `pixels = N·H·W`);
+    /// - `weights`: `[out_c][in_c]` (OI: the OHWI layout of a 1×1 kernel);
+    /// - `bias`: `[out_c]` or `None`;
+    /// - `output`: `[pixels][out_c]`, each `act(bias + Σ_k input[p][k] · weights[o][k])`.
+    pub fn pointwise(s: &PointwiseShape) => plan(s);
+}
+
+/// Validates `s` and describes it for the direct loop.
+fn plan(s: &PointwiseShape) -> Result<Direct, KernelError> {
     let (input_len, weight_len, output_len) = s.validate()?;
-    act.validate()?;
-    check_len("input", input_len, input.len())?;
-    check_len("weights", weight_len, weights.len())?;
-    check_bias(bias, s.out_c)?;
-    check_len("output", output_len, output.len())?;
-
-    for p in 0..s.pixels {
-        let x = &input[p * s.in_c..(p + 1) * s.in_c];
-        for o in 0..s.out_c {
-            let w = &weights[o * s.in_c..(o + 1) * s.in_c];
-            let acc =
-                x.iter().zip(w).fold(bias_at(bias, o), |acc, (&a, &b)| acc + f64::from(a) * f64::from(b));
-            output[p * s.out_c + o] = act.apply(acc as f32);
-        }
-    }
-    Ok(())
+    Ok(Direct::gemm(s.pixels, s.in_c, s.out_c, Lens::known(input_len, weight_len, output_len)))
 }
 
-/// Length of the reference tier's packed pointwise weights: `[out_c][in_c]` then `out_c`
-/// biases.
-pub fn pointwise_packed_len(s: &PointwiseShape) -> Result<usize, KernelError> {
-    let (_, weight_len, _) = s.validate()?;
-    weight_len.checked_add(s.out_c).ok_or(KernelError::Overflow { what: "packed length" })
-}
+packed_contract! {
+    s: &PointwiseShape => plain s.validate().map(|(_, weight_len, _)| (weight_len, s.out_c));
 
-/// Packs pointwise weights `[out_c][in_c]` and an optional bias for [`pointwise_run`].
-pub fn pointwise_pack(
-    s: &PointwiseShape,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    let (_, weight_len, _) = s.validate()?;
-    super::pack_plain(weight_len, s.out_c, weights, bias, packed)
-}
+    /// Length of the reference tier's packed pointwise weights: `[out_c][in_c]` then `out_c`
+    /// biases.
+    pub fn pointwise_packed_len;
 
-/// Pointwise convolution on weights packed by [`pointwise_pack`]; same contract as
-/// [`pointwise`].
-pub fn pointwise_run(
-    s: &PointwiseShape,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let (_, weight_len, _) = s.validate()?;
-    let (w, b) = super::split_plain(weight_len, s.out_c, packed)?;
-    pointwise(s, input, w, Some(b), act, output)
+    /// Packs pointwise weights `[out_c][in_c]` and an optional bias for [`pointwise_run`].
+    pub fn pointwise_pack;
+
+    /// Pointwise convolution on weights packed by [`pointwise_pack`]; same contract as
+    /// [`pointwise`].
+    pub fn pointwise_run => pointwise;
 }

@@ -1,6 +1,6 @@
 //! Reference pooling: global average, and windowed max and average pools.
 
-use super::unpad;
+use super::direct::Direct;
 use crate::{
     Conv2dGeometry, KernelError,
     error::{check_len, check_nonzero, checked_product},
@@ -18,15 +18,24 @@ pub struct GlobalPoolShape {
     pub channels: usize,
 }
 
+impl GlobalPoolShape {
+    /// Checks the shape (no zero dimension, no overflowing length), then the lengths of
+    /// `input` and `output`: the checks of every tier's `global_avg_pool`, in its order.
+    pub(crate) fn check(&self, input: &[f32], output: &[f32]) -> Result<(), KernelError> {
+        let Self { batch, pixels, channels } = *self;
+        check_nonzero("batch", batch)?;
+        check_nonzero("pixels", pixels)?;
+        check_nonzero("channels", channels)?;
+        check_len("input", checked_product("input length", &[batch, pixels, channels])?, input.len())?;
+        check_len("output", checked_product("output length", &[batch, channels])?, output.len())
+    }
+}
+
 /// Global average pool, NHWC: `output[n][c] = (Σ_p input[n][p][c]) / pixels`.
 ///
 /// - `input`: `[batch][pixels][channels]`; `output`: `[batch][channels]`.
 pub fn global_avg_pool(s: &GlobalPoolShape, input: &[f32], output: &mut [f32]) -> Result<(), KernelError> {
-    check_nonzero("batch", s.batch)?;
-    check_nonzero("pixels", s.pixels)?;
-    check_nonzero("channels", s.channels)?;
-    check_len("input", checked_product("input length", &[s.batch, s.pixels, s.channels])?, input.len())?;
-    check_len("output", checked_product("output length", &[s.batch, s.channels])?, output.len())?;
+    s.check(input, output)?;
     for n in 0..s.batch {
         for c in 0..s.channels {
             let sum: f64 = (0..s.pixels).map(|p| f64::from(input[(n * s.pixels + p) * s.channels + c])).sum();
@@ -37,13 +46,13 @@ pub fn global_avg_pool(s: &GlobalPoolShape, input: &[f32], output: &mut [f32]) -
 }
 
 /// Checks a pool geometry: it must be "depthwise" (`groups == in_c == out_c`; the window runs
-/// per channel), and returns `(out_h, out_w)`.
-fn check_pool(g: &Conv2dGeometry, input: &[f32], output: &[f32]) -> Result<(usize, usize), KernelError> {
-    let d = g.validate()?;
-    super::dwconv::check_depthwise(g)?;
-    check_len("input", d.input_len, input.len())?;
-    check_len("output", d.output_len, output.len())?;
-    Ok((d.out_h, d.out_w))
+/// per channel), and returns it described as a depthwise convolution, whose windows the pool
+/// walks.
+fn check_pool(g: &Conv2dGeometry, input: &[f32], output: &[f32]) -> Result<Direct, KernelError> {
+    let d = super::dwconv::plan(g)?;
+    check_len("input", d.lens.input.clone()?, input.len())?;
+    check_len("output", d.lens.output.clone()?, output.len())?;
+    Ok(d)
 }
 
 /// Max pool, NHWC: the maximum over each (dilated, strided, padded) window of `g`, per channel.
@@ -54,8 +63,8 @@ fn check_pool(g: &Conv2dGeometry, input: &[f32], output: &[f32]) -> Result<(usiz
 /// `kernel_h × kernel_w` window. `input`: `[batch][in_h][in_w][C]`; `output`:
 /// `[batch][out_h][out_w][C]`.
 pub fn max_pool(g: &Conv2dGeometry, input: &[f32], output: &mut [f32]) -> Result<(), KernelError> {
-    let (out_h, out_w) = check_pool(g, input, output)?;
-    pool_loop(g, out_h, out_w, input, output, |window| {
+    let d = check_pool(g, input, output)?;
+    pool_loop(&d, input, output, |window| {
         window.fold(f32::NEG_INFINITY, |m, x| if x.is_nan() || m.is_nan() { f32::NAN } else { m.max(x) })
     });
     Ok(())
@@ -73,9 +82,9 @@ pub fn avg_pool(
     input: &[f32],
     output: &mut [f32],
 ) -> Result<(), KernelError> {
-    let (out_h, out_w) = check_pool(g, input, output)?;
+    let d = check_pool(g, input, output)?;
     let window_len = (g.kernel_h * g.kernel_w) as f64;
-    pool_loop(g, out_h, out_w, input, output, |window| {
+    pool_loop(&d, input, output, |window| {
         let (sum, count) = window.fold((0.0f64, 0usize), |(s, n), x| (s + f64::from(x), n + 1));
         let divisor = if count_include_pad { window_len } else { count as f64 };
         (sum / divisor) as f32
@@ -83,32 +92,19 @@ pub fn avg_pool(
     Ok(())
 }
 
-/// Applies `reduce` to the in-bounds values of every window of a validated pool geometry.
+/// Applies `reduce` to the in-bounds values of every window of a checked pool, per channel.
 fn pool_loop(
-    g: &Conv2dGeometry,
-    out_h: usize,
-    out_w: usize,
+    d: &Direct,
     input: &[f32],
     output: &mut [f32],
     reduce: impl Fn(&mut dyn Iterator<Item = f32>) -> f32,
 ) {
-    let c = g.in_c;
-    for n in 0..g.batch {
-        for oy in 0..out_h {
-            for ox in 0..out_w {
-                for ch in 0..c {
-                    let mut window = (0..g.kernel_h)
-                        .filter_map(|ky| unpad(oy * g.stride_h + ky * g.dilation_h, g.padding.top, g.in_h))
-                        .flat_map(|iy| {
-                            (0..g.kernel_w)
-                                .filter_map(|kx| {
-                                    unpad(ox * g.stride_w + kx * g.dilation_w, g.padding.left, g.in_w)
-                                })
-                                .map(move |ix| input[((n * g.in_h + iy) * g.in_w + ix) * c + ch])
-                        });
-                    output[((n * out_h + oy) * out_w + ox) * c + ch] = reduce(&mut window);
-                }
-            }
-        }
-    }
+    d.for_each_output(|o, [n, oy, ox], ch| {
+        let mut window = (0..d.h.kernel).filter_map(|ky| d.h.tap(oy, ky)).flat_map(|iy| {
+            (0..d.w.kernel)
+                .filter_map(move |kx| d.w.tap(ox, kx))
+                .map(move |ix| input[d.in_pixel(n, iy, ix) * d.in_c + ch])
+        });
+        output[o] = reduce(&mut window);
+    });
 }

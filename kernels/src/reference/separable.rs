@@ -1,130 +1,65 @@
 //! Reference spatially separable passes: row 1×k and column k×1, per channel.
 
-use super::{bias_at, check_bias, unpad};
+use super::direct::{Axis, Direct, Lens};
 use crate::separable::check_axis;
-use crate::{Activation, KernelError, SeparableAxis, SeparablePassGeometry, error::check_len};
+use crate::{KernelError, SeparableAxis, SeparablePassGeometry};
 
-/// Row pass (1×k along the width), per channel, NHWC.
-///
-/// - `g.axis` must be [`SeparableAxis::Row`]; stride, dilation and `pad_before`/`pad_after`
-///   (left/right) apply along the width; the height is unchanged;
-/// - `input`: `[batch][in_h][in_w][channels]`;
-/// - `weights`: `[kernel][channels]`;
-/// - `bias`: `[channels]` or `None`;
-/// - `output`: `[batch][in_h][out_w][channels]`,
-///   `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c] · w[t][c])`.
-pub fn row_pass(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    check_axis(g, SeparableAxis::Row, "row_pass")?;
-    separable_pass(g, input, weights, bias, act, output)
+oracles! {
+    /// Row pass (1×k along the width), per channel, NHWC.
+    ///
+    /// - `g.axis` must be [`SeparableAxis::Row`]; stride, dilation and `pad_before`/`pad_after`
+    ///   (left/right) apply along the width; the height is unchanged;
+    /// - `input`: `[batch][in_h][in_w][channels]`;
+    /// - `weights`: `[kernel][channels]`;
+    /// - `bias`: `[channels]` or `None`;
+    /// - `output`: `[batch][in_h][out_w][channels]`,
+    ///   `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c] · w[t][c])`.
+    pub fn row_pass(g: &SeparablePassGeometry) => plan(g, SeparableAxis::Row, "row_pass");
+
+    /// Column pass (k×1 along the height), per channel, NHWC.
+    ///
+    /// Same contract as [`row_pass`] with the roles of height and width exchanged: `g.axis` must be
+    /// [`SeparableAxis::Column`], `pad_before`/`pad_after` are top/bottom, the width is unchanged,
+    /// and `output` is `[batch][out_h][in_w][channels]`.
+    pub fn col_pass(g: &SeparablePassGeometry) => plan(g, SeparableAxis::Column, "col_pass");
 }
 
-/// Column pass (k×1 along the height), per channel, NHWC.
-///
-/// Same contract as [`row_pass`] with the roles of height and width exchanged: `g.axis` must be
-/// [`SeparableAxis::Column`], `pad_before`/`pad_after` are top/bottom, the width is unchanged,
-/// and `output` is `[batch][out_h][in_w][channels]`.
-pub fn col_pass(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    check_axis(g, SeparableAxis::Column, "col_pass")?;
-    separable_pass(g, input, weights, bias, act, output)
-}
-
-fn separable_pass(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
+/// Checks that `g` runs along `axis` (else the error names `kernel`), validates it and
+/// describes it for the direct loop: a depthwise 1×k (row) or k×1 (column) window with
+/// weights `[k][C]`.
+fn plan(g: &SeparablePassGeometry, axis: SeparableAxis, kernel: &'static str) -> Result<Direct, KernelError> {
+    check_axis(g, axis, kernel)?;
     let d = g.validate()?;
-    act.validate()?;
+    let along = |input, output| Axis {
+        input,
+        output,
+        kernel: g.kernel,
+        stride: g.stride,
+        dilation: g.dilation,
+        pad_before: g.pad_before,
+    };
+    let (h, w) = match axis {
+        SeparableAxis::Row => (Axis::identity(g.in_h), along(g.in_w, d.out_w)),
+        SeparableAxis::Column => (along(g.in_h, d.out_h), Axis::identity(g.in_w)),
+    };
     let c = g.channels;
-    check_len("input", d.input_len, input.len())?;
-    check_len("weights", d.weight_len, weights.len())?;
-    check_bias(bias, c)?;
-    check_len("output", d.output_len, output.len())?;
-
-    for n in 0..g.batch {
-        for oy in 0..d.out_h {
-            for ox in 0..d.out_w {
-                for ch in 0..c {
-                    let mut acc = bias_at(bias, ch);
-                    for t in 0..g.kernel {
-                        let (iy, ix) = match g.axis {
-                            SeparableAxis::Row => {
-                                (Some(oy), unpad(ox * g.stride + t * g.dilation, g.pad_before, g.in_w))
-                            }
-                            SeparableAxis::Column => {
-                                (unpad(oy * g.stride + t * g.dilation, g.pad_before, g.in_h), Some(ox))
-                            }
-                        };
-                        if let (Some(iy), Some(ix)) = (iy, ix) {
-                            let x = input[((n * g.in_h + iy) * g.in_w + ix) * c + ch];
-                            acc += f64::from(x) * f64::from(weights[t * c + ch]);
-                        }
-                    }
-                    output[((n * d.out_h + oy) * d.out_w + ox) * c + ch] = act.apply(acc as f32);
-                }
-            }
-        }
-    }
-    Ok(())
+    let lens = Lens::known(d.input_len, d.weight_len, d.output_len);
+    Ok(Direct { batch: g.batch, h, w, in_c: c, out_c: c, groups: c, w_oc: 1, w_tap: c, lens })
 }
 
-/// Length of the reference tier's packed separable-pass weights: `[k][C]` then `C` biases.
-pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
-    let d = g.validate()?;
-    d.weight_len.checked_add(g.channels).ok_or(KernelError::Overflow { what: "packed length" })
-}
+packed_contract! {
+    g: &SeparablePassGeometry => plain g.validate().map(|d| (d.weight_len, g.channels));
 
-/// Packs a separable pass's weights `[k][C]` and an optional bias `[C]` for [`row_pass_run`]
-/// and [`col_pass_run`] (the same layout serves both axes).
-pub fn separable_pack(
-    g: &SeparablePassGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    super::pack_plain(d.weight_len, g.channels, weights, bias, packed)
-}
+    /// Length of the reference tier's packed separable-pass weights: `[k][C]` then `C` biases.
+    pub fn separable_packed_len;
 
-/// Row pass on weights packed by [`separable_pack`]; same contract as [`row_pass`].
-pub fn row_pass_run(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    let (w, b) = super::split_plain(d.weight_len, g.channels, packed)?;
-    row_pass(g, input, w, Some(b), act, output)
-}
+    /// Packs a separable pass's weights `[k][C]` and an optional bias `[C]` for [`row_pass_run`]
+    /// and [`col_pass_run`] (the same layout serves both axes).
+    pub fn separable_pack;
 
-/// Column pass on weights packed by [`separable_pack`]; same contract as [`col_pass`].
-pub fn col_pass_run(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let d = g.validate()?;
-    let (w, b) = super::split_plain(d.weight_len, g.channels, packed)?;
-    col_pass(g, input, w, Some(b), act, output)
+    /// Row pass on weights packed by [`separable_pack`]; same contract as [`row_pass`].
+    pub fn row_pass_run => row_pass;
+
+    /// Column pass on weights packed by [`separable_pack`]; same contract as [`col_pass`].
+    pub fn col_pass_run => col_pass;
 }
