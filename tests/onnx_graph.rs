@@ -27,6 +27,7 @@ const MODELS: &[&str] = &[
     "maxpool",
     "avgpool_excl_pad",
     "avgpool_incl_pad",
+    "pool_ceil",
     "concat",
     "matmul",
     "reshape",

@@ -12,8 +12,10 @@
 use std::path::{Path, PathBuf};
 
 use prost::Message;
+use sepconv::dispatch::Isa;
 use sepconv::graph::{
-    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, OpSpec, PadSpec, PoolKind, PoolSpec, ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, OpSpec, PadSpec, PoolKind,
+    PoolSpec, ValueId,
 };
 use sepconv::kernels::reference::{self, DenseShape, GlobalPoolShape};
 use sepconv::kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
@@ -885,6 +887,42 @@ fn bad_group_names_the_node() {
 }
 
 #[test]
+fn ceil_mode_pools_round_up_but_drop_a_window_that_starts_in_the_padding() {
+    // maxpool: MaxPool 3x3 on 9x9 with pads [top 1, left 0, bottom 1, right 2], here with
+    // ceil_mode = 1 and strides `s`; the declared output dims are cleared.
+    let pool = |strides: i64| {
+        let mut m = decode("maxpool");
+        for i in 2..4 {
+            output_dim(&mut m, i).value = None;
+        }
+        let n = node(&mut m, "pool");
+        n.attribute.retain(|a| a.name() != "strides");
+        let ints = |name: &str, v: Vec<i64>, ty| proto::AttributeProto {
+            name: Some(name.into()),
+            r#type: Some(ty as i32),
+            ints: v.clone(),
+            i: v.first().copied(),
+            ..Default::default()
+        };
+        n.attribute.push(ints("strides", vec![strides; 2], proto::attribute_proto::AttributeType::Ints));
+        n.attribute.push(ints("ceil_mode", vec![1], proto::attribute_proto::AttributeType::Int));
+        let model = import(&m).unwrap_or_else(|e| panic!("{e}"));
+        let g =
+            Graph::plan(&model, GraphOptions { isa: Some(Isa::Scalar), ..GraphOptions::default() }).unwrap();
+        let OpSpec::Pool(p) = &model.nodes[1].op else { panic!("{:?}", model.nodes[1]) };
+        (p.padding, g.output_dims())
+    };
+    // Stride 2: both axes pad to 11, span 8, floor = ceil = 5: nothing changes.
+    let padding = Padding2d { top: 1, left: 0, bottom: 1, right: 2 };
+    assert_eq!(pool(2), (PadSpec::Explicit(padding), vec![1, 6, 5, 5]));
+    // Stride 3: span 8, floor 3, ceil 4. Height: the 4th window starts at 9, inside the
+    // input (9 < top 1 + 9): kept, overhanging by 9 + 3 - 11 = 1 (bottom 1 -> 2). Width: it
+    // starts at 9 = left 0 + 9, past the input: dropped, 3 windows.
+    let ceil = Padding2d { bottom: 2, ..padding };
+    assert_eq!(pool(3), (PadSpec::Explicit(ceil), vec![1, 6, 4, 3]));
+}
+
+#[test]
 fn unsupported_attribute_values_name_the_node() {
     let set_int = |m: &mut ModelProto, node_name: &str, attr: &str, v: i64| {
         let n = node(m, node_name);
@@ -899,7 +937,7 @@ fn unsupported_attribute_values_name_the_node() {
         }
     };
     let cases: [(&str, &str, &str, i64, &str); 5] = [
-        ("maxpool", "pool", "ceil_mode", 1, "ceil_mode = 1"),
+        ("avgpool_incl_pad", "pool", "ceil_mode", 1, "count_include_pad = 1"),
         ("mobilenet_tiny", "fc", "transA", 1, "transA = 1"),
         ("matmul", "flat", "axis", 2, "axis = 2"),
         ("concat", "cat", "axis", 2, "axis = 2"),
@@ -922,6 +960,19 @@ fn unsupported_attribute_values_name_the_node() {
         ..Default::default()
     });
     assert_names(&import(&m).unwrap_err(), &["\"fc\"", "alpha = 2"]);
+
+    // ceil_mode with auto_pad.
+    let mut m = decode("maxpool");
+    set_int(&mut m, "pool", "ceil_mode", 1);
+    let pool = node(&mut m, "pool");
+    pool.attribute.retain(|a| a.name() != "pads");
+    pool.attribute.push(proto::AttributeProto {
+        name: Some("auto_pad".into()),
+        r#type: Some(proto::attribute_proto::AttributeType::String as i32),
+        s: Some(b"SAME_UPPER".to_vec()),
+        ..Default::default()
+    });
+    assert_names(&import(&m).unwrap_err(), &["\"pool\"", "ceil_mode = 1", "auto_pad"]);
 
     // Pool dilations ≠ 1.
     let mut m = decode("maxpool");

@@ -218,6 +218,19 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// A pool's output extent with `ceil_mode = 1` along one axis (`input` with `before`/`after`
+/// padding, whose floor-mode extent exists), and how far its last window overhangs the padded
+/// input. As ONNX Runtime and PyTorch: a last window that would start in the `after` padding
+/// is dropped.
+fn ceil_extent(input: usize, kernel: usize, stride: usize, before: usize, after: usize) -> (usize, usize) {
+    let padded = input + before + after;
+    let mut out = padded.saturating_sub(kernel).div_ceil(stride.max(1)) + 1;
+    if out > 1 && (out - 1) * stride >= input + before {
+        out -= 1;
+    }
+    (out, ((out - 1) * stride + kernel).saturating_sub(padded))
+}
+
 fn to_usize(v: i64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
@@ -870,9 +883,7 @@ impl<'a> Importer<'a> {
         }
         cx.arity(1, 1)?;
         let x = self.spatial(cx, index, 0)?;
-        if cx.attr_flag("ceil_mode", false)? {
-            return Err(cx.err("attribute ceil_mode = 1 is not supported"));
-        }
+        let ceil_mode = cx.attr_flag("ceil_mode", false)?;
         if let Some(d) = cx.attr_ints("dilations")?
             && d.iter().any(|&v| v != 1)
         {
@@ -889,12 +900,37 @@ impl<'a> Importer<'a> {
                 kernel.0, kernel.1
             )));
         }
-        let (oh, ow) = Self::out_extent(cx, &x, kernel, stride, (1, 1), pads)?;
+        let (mut oh, mut ow) = Self::out_extent(cx, &x, kernel, stride, (1, 1), pads)?;
         let kind = if max {
             PoolKind::Max
         } else {
             PoolKind::Avg { count_include_pad: cx.attr_flag("count_include_pad", false)? }
         };
+        let mut padding = padding;
+        if ceil_mode {
+            // Output sizes rounded up: the last window may overhang the bottom/right padding
+            // (if it starts inside the input or the top/left padding). It is planned as that
+            // much more bottom/right padding, which pooling skips.
+            if !matches!(padding, PadSpec::Explicit(_)) {
+                return Err(
+                    cx.err("attribute ceil_mode = 1 is supported with explicit pads only, not auto_pad")
+                );
+            }
+            let (ch, extra_h) = ceil_extent(x.shape.h, kernel.0, stride.0, pads.top, pads.bottom);
+            let (cw, extra_w) = ceil_extent(x.shape.w, kernel.1, stride.1, pads.left, pads.right);
+            if (extra_h > 0 || extra_w > 0) && kind == (PoolKind::Avg { count_include_pad: true }) {
+                return Err(cx.err(
+                    "attribute ceil_mode = 1 with count_include_pad = 1 is not supported where the last \
+                     window overhangs the padding (ONNX Runtime does not count the overhang)",
+                ));
+            }
+            (oh, ow) = (ch, cw);
+            padding = PadSpec::Explicit(Padding2d {
+                bottom: pads.bottom + extra_h,
+                right: pads.right + extra_w,
+                ..pads
+            });
+        }
         let spec = PoolSpec { kind, kernel, stride, padding };
         let shape = Shape4::new(x.shape.n, oh, ow, x.shape.c);
         self.define(cx, OpSpec::Pool(spec), vec![x.id], shape, false, false)

@@ -13,7 +13,7 @@
 //! | `Relu`, `Clip` | [`OpSpec::Activation`] (`Clip(0, 6)` → `Relu6`, `Clip(0, ∞)` → `Relu`, else `Clamp`) |
 //! | `Add` of two computed tensors of one shape | [`OpSpec::Add`] |
 //! | `GlobalAveragePool` | [`OpSpec::GlobalAvgPool`] |
-//! | `MaxPool`, `AveragePool` (no ceil_mode, no dilation) | [`OpSpec::Pool`] |
+//! | `MaxPool`, `AveragePool` (no dilation; `ceil_mode` with explicit pads, and for `AveragePool` with `count_include_pad = 1` only where no window overhangs) | [`OpSpec::Pool`] |
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
 //! | `Gemm` (B constant, transB 0 or 1), `MatMul` (by a constant `[in, out]`) | [`OpSpec::Dense`] (`[out][in]` weights) |
 //! | `Concat` on channels | [`OpSpec::Concat`] |
