@@ -961,6 +961,17 @@ fn unsupported_attribute_values_name_the_node() {
     });
     assert_names(&import(&m).unwrap_err(), &["\"fc\"", "alpha = 2"]);
 
+    // ReduceMean over anything but H and W.
+    for (fixture, axes) in [("reduce_mean_opset13", vec![1]), ("reduce_mean_opset13", vec![1, 2, 3])] {
+        let mut m = decode(fixture);
+        let n = node(&mut m, "mean");
+        n.attribute.iter_mut().find(|a| a.name() == "axes").unwrap().ints = axes;
+        assert_names(&import(&m).unwrap_err(), &["\"mean\"", "ReduceMean", "axes", "[2, 3]"]);
+    }
+    let mut m = decode("reduce_mean_opset18");
+    initializer(&mut m, "axes").raw_data = Some(1i64.to_le_bytes().repeat(2));
+    assert_names(&import(&m).unwrap_err(), &["\"mean\"", "axes = Some([1, 1])"]);
+
     // ceil_mode with auto_pad.
     let mut m = decode("maxpool");
     set_int(&mut m, "pool", "ceil_mode", 1);

@@ -492,6 +492,7 @@ impl<'a> Importer<'a> {
                 let shape = Shape4::new(x.shape.n, 1, 1, x.shape.c);
                 self.define(cx, OpSpec::GlobalAvgPool, vec![x.id], shape, false, false)
             }
+            "ReduceMean" => self.reduce_mean(cx, index),
             "MaxPool" | "AveragePool" => self.pool(cx, index),
             "Flatten" => self.flatten(cx, index),
             "Reshape" => self.reshape(cx, index),
@@ -934,6 +935,47 @@ impl<'a> Importer<'a> {
         let spec = PoolSpec { kind, kernel, stride, padding };
         let shape = Shape4::new(x.shape.n, oh, ow, x.shape.c);
         self.define(cx, OpSpec::Pool(spec), vec![x.id], shape, false, false)
+    }
+
+    /// `ReduceMean` over the spatial axes (2 and 3 of NCHW): a global average pool, then for
+    /// `keepdims = 0` a flatten to `[N, C]`.
+    fn reduce_mean(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        let axes = if self.opset >= 18 {
+            cx.check_attrs(&["keepdims", "noop_with_empty_axes"])?;
+            cx.arity(1, 2)?;
+            match self.const_tensor(cx, index, 1)? {
+                Some(c) => Some(c.as_ints("axes").map_err(|e| cx.err(e))?.to_vec()),
+                None => None,
+            }
+        } else {
+            cx.check_attrs(&["axes", "keepdims"])?;
+            cx.arity(1, 1)?;
+            cx.attr_ints("axes")?.map(<[i64]>::to_vec)
+        };
+        let x = self.spatial(cx, index, 0)?;
+        let mut spatial: Vec<i64> =
+            axes.clone().unwrap_or_default().iter().map(|&a| if a < 0 { a + 4 } else { a }).collect();
+        spatial.sort_unstable();
+        if spatial != [2, 3] {
+            return Err(cx.err(format!(
+                "attribute axes = {axes:?} is not supported: only the spatial axes [2, 3] (a global average pool)"
+            )));
+        }
+        let keepdims = cx.attr_flag("keepdims", true)?;
+        let pooled = Shape4::new(x.shape.n, 1, 1, x.shape.c);
+        if keepdims {
+            return self.define(cx, OpSpec::GlobalAvgPool, vec![x.id], pooled, false, false);
+        }
+        let out = cx.output_name(false)?;
+        let id = self.value_names.len();
+        self.value_names.push(format!("{out} (pooled)"));
+        self.nodes.push(Node {
+            name: cx.name.clone(),
+            op: OpSpec::GlobalAvgPool,
+            inputs: vec![x.id],
+            output: id,
+        });
+        self.flatten_to_2d(cx, Value { id, shape: pooled, flat: false })
     }
 
     /// Flattens `x` to `[N, C·H·W]`: a Flatten node for 4-D values, an alias for flat ones.

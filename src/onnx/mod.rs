@@ -12,7 +12,7 @@
 //! | `BatchNormalization` (inference) | [`OpSpec::BatchNorm`] |
 //! | `Relu`, `Clip` | [`OpSpec::Activation`] (`Clip(0, 6)` → `Relu6`, `Clip(0, ∞)` → `Relu`, else `Clamp`) |
 //! | `Add` of two computed tensors of one shape | [`OpSpec::Add`] |
-//! | `GlobalAveragePool` | [`OpSpec::GlobalAvgPool`] |
+//! | `GlobalAveragePool`, `ReduceMean` over axes [2, 3] (`keepdims` 0 adds a flatten) | [`OpSpec::GlobalAvgPool`] |
 //! | `MaxPool`, `AveragePool` (no dilation; `ceil_mode` with explicit pads, and for `AveragePool` with `count_include_pad = 1` only where no window overhangs) | [`OpSpec::Pool`] |
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
 //! | `Gemm` (B constant, transB 0 or 1), `MatMul` (by a constant `[in, out]`) | [`OpSpec::Dense`] (`[out][in]` weights) |
