@@ -28,6 +28,8 @@ const MODELS: &[&str] = &[
     "avgpool_excl_pad",
     "avgpool_incl_pad",
     "pool_ceil",
+    "softmax_head",
+    "softmax_channels",
     "reduce_mean_opset13",
     "reduce_mean_opset18",
     "concat",

@@ -220,6 +220,18 @@ fn flatten(x: &Val) -> Val {
     Val { shape: Shape4::new(s.n, 1, 1, features), data }
 }
 
+/// Softmax over the channels, in f64.
+fn softmax(x: &Val) -> Val {
+    let mut data = Vec::with_capacity(x.data.len());
+    for row in x.data.chunks(x.shape.c) {
+        let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+        let e: Vec<f64> = row.iter().map(|&v| (f64::from(v) - max).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        data.extend(e.iter().map(|&v| (v / sum) as f32));
+    }
+    Val { shape: x.shape, data }
+}
+
 fn dense(x: &Val, spec: &DenseSpec) -> Val {
     let s = x.shape;
     assert_eq!((s.h, s.w), (1, 1), "dense on a non-flat value {s}");
@@ -255,6 +267,7 @@ fn interpret(model: &Model, input: &Npy) -> Val {
         let x = get(node.inputs[0]);
         let out = match &node.op {
             OpSpec::Conv(spec) => conv(x, spec),
+            OpSpec::Softmax => softmax(x),
             OpSpec::BatchNorm(bn) => batch_norm(x, bn),
             OpSpec::Activation(act) => {
                 let mut y = x.clone();
@@ -334,6 +347,7 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::Flatten => "Flatten",
             OpSpec::Dense(_) => "Dense",
             OpSpec::Concat => "Concat",
+            OpSpec::Softmax => "Softmax",
         })
         .collect()
 }
@@ -936,7 +950,9 @@ fn unsupported_attribute_values_name_the_node() {
             }),
         }
     };
-    let cases: [(&str, &str, &str, i64, &str); 5] = [
+    let cases: [(&str, &str, &str, i64, &str); 7] = [
+        ("softmax_channels", "per_pixel", "axis", 2, "axis = 2"),
+        ("softmax_channels", "per_pixel", "axis", -1, "axis = -1"),
         ("avgpool_incl_pad", "pool", "ceil_mode", 1, "count_include_pad = 1"),
         ("mobilenet_tiny", "fc", "transA", 1, "transA = 1"),
         ("matmul", "flat", "axis", 2, "axis = 2"),

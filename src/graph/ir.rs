@@ -133,6 +133,9 @@ pub enum OpSpec {
     Dense(DenseSpec),
     /// Concatenation of two or more inputs along channels.
     Concat,
+    /// Softmax over the channels of every pixel (the features of a flat value), one input:
+    /// `out[p][c] = exp(x[p][c] - max_c x[p]) / Σ_c exp(x[p][c] - max_c x[p])`.
+    Softmax,
 }
 
 /// One node: `output = op(inputs)`.

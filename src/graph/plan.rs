@@ -55,6 +55,7 @@ enum Exec {
     /// Flatten `N×H×W×C` (H·W > 1) into `N×1×1×(C·H·W)` in NCHW order.
     FlattenNchw,
     Concat,
+    Softmax,
 }
 
 /// One planned step: `output = exec(inputs)`, each tensor in an arena slot.
@@ -279,6 +280,7 @@ impl Graph {
             *at_mut(&mut flat, node.output, name)? = match node.op {
                 OpSpec::Flatten | OpSpec::Dense(_) => true,
                 OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool => false,
+                OpSpec::Softmax => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
                 _ => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
             };
             match lower(node, &in_shapes, isa).map_err(at_node(name))? {
@@ -557,6 +559,7 @@ fn op_name(exec: &Exec) -> &'static str {
         Exec::Dense(_) => "dense",
         Exec::FlattenNchw => "flatten",
         Exec::Concat => "concat",
+        Exec::Softmax => "softmax",
     }
 }
 
@@ -570,6 +573,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool/reference",
         Exec::Dense(d) => d.kernel_name(),
         Exec::FlattenNchw | Exec::Concat => "copy",
+        Exec::Softmax => "softmax/portable",
     }
 }
 
@@ -613,6 +617,11 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
             let input = view(0)?;
             Ok(nhwc_to_nchw(input.shape(), input.as_slice(), out_slice)?)
         }
+        Exec::Softmax => {
+            let input = view(0)?;
+            softmax_rows(input.as_slice(), out_slice, out_shape.c);
+            Ok(())
+        }
         Exec::Concat => {
             // Every input has the output's N×H×W pixels (checked when planning); input `k`
             // fills channels `offset..offset + c` of every output pixel.
@@ -632,6 +641,21 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
             }
             Ok(())
         }
+    }
+}
+
+/// Softmax of every `row`-element row of `input` into `output` (same length), computed as
+/// `exp(x - max) / Σ exp(x - max)` in `f32` (ONNX's definition; a row of NaN stays NaN).
+fn softmax_rows(input: &[f32], output: &mut [f32], row: usize) {
+    for (x, y) in input.chunks_exact(row.max(1)).zip(output.chunks_exact_mut(row.max(1))) {
+        let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f32;
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - max).exp();
+            sum += *o;
+        }
+        let inv = 1.0 / sum;
+        y.iter_mut().for_each(|o| *o *= inv);
     }
 }
 
@@ -741,6 +765,11 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             let shape = Shape4::new(s.n, d.out_h, d.out_w, s.c);
             shape.validate()?;
             Lowered::Step(Box::new(Exec::Pool { geom, kind: spec.kind }), shape, 0)
+        }
+        OpSpec::Softmax => {
+            let s = one()?;
+            // exp, a max, a sum and a division per element.
+            Lowered::Step(Box::new(Exec::Softmax), s, 4 * s.validate()? as u64)
         }
         OpSpec::Flatten => {
             let s = one()?;

@@ -493,6 +493,7 @@ impl<'a> Importer<'a> {
                 self.define(cx, OpSpec::GlobalAvgPool, vec![x.id], shape, false, false)
             }
             "ReduceMean" => self.reduce_mean(cx, index),
+            "Softmax" => self.softmax(cx, index),
             "MaxPool" | "AveragePool" => self.pool(cx, index),
             "Flatten" => self.flatten(cx, index),
             "Reshape" => self.reshape(cx, index),
@@ -976,6 +977,27 @@ impl<'a> Importer<'a> {
             output: id,
         });
         self.flatten_to_2d(cx, Value { id, shape: pooled, flat: false })
+    }
+
+    /// `Softmax` over the channels (axis 1 of NCHW, the last axis of a flat `[N, F]` value),
+    /// which is the innermost NHWC axis.
+    fn softmax(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["axis"])?;
+        cx.arity(1, 1)?;
+        let x = self.value(cx, index, 0)?;
+        let rank: i64 = if x.flat { 2 } else { 4 };
+        let given = cx.attr_int("axis", if self.opset >= 13 { -1 } else { 1 })?;
+        let axis = if given < 0 { given + rank } else { given };
+        // Before opset 13 Softmax flattens the axes from `axis` on: over channels only when
+        // nothing follows them (a flat value, or a 1×1 map).
+        let channels_only = axis == 1 && (x.flat || self.opset >= 13 || (x.shape.h, x.shape.w) == (1, 1));
+        if !channels_only {
+            return Err(cx.err(format!(
+                "attribute axis = {given} on a {rank}-D input {:?} is not supported (only the channel axis 1)",
+                onnx_dims(&x)
+            )));
+        }
+        self.define(cx, OpSpec::Softmax, vec![x.id], x.shape, x.flat, false)
     }
 
     /// Flattens `x` to `[N, C·H·W]`: a Flatten node for 4-D values, an alias for flat ones.

@@ -17,6 +17,7 @@
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
 //! | `Gemm` (B constant, transB 0 or 1), `MatMul` (by a constant `[in, out]`) | [`OpSpec::Dense`] (`[out][in]` weights) |
 //! | `Concat` on channels | [`OpSpec::Concat`] |
+//! | `Softmax` over channels (axis 1 of NCHW, the last axis of `[N, F]`) | [`OpSpec::Softmax`] |
 //! | `Identity`, `Dropout` (inference), `Constant` (`value`, `value_int(s)`, `value_float(s)`) | nothing (aliases / constants) |
 //! | `Shape` of an activation; `Gather`, `Unsqueeze`, `Squeeze`, `Slice`, `Cast`, `ConstantOfShape`, and `Concat`, `Add`, `Sub`, `Mul`, `Div` on constants | folded at import time into constants (the exporters' shape arithmetic before a Reshape) |
 //!
@@ -46,6 +47,7 @@
 //! [`OpSpec::Flatten`]: crate::graph::OpSpec::Flatten
 //! [`OpSpec::Dense`]: crate::graph::OpSpec::Dense
 //! [`OpSpec::Concat`]: crate::graph::OpSpec::Concat
+//! [`OpSpec::Softmax`]: crate::graph::OpSpec::Softmax
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).
