@@ -281,6 +281,18 @@ fn interpret(model: &Model, input: &Npy) -> Val {
                 reference::add(&x.data, &b.data, *act, &mut data).unwrap();
                 Val { shape: x.shape, data }
             }
+            OpSpec::Mul(act) => {
+                // The scale has x's shape or one value per image and channel.
+                let b = get(node.inputs[1]);
+                let (c, per_image) = (x.shape.c, x.shape.h * x.shape.w);
+                let data = (0..x.data.len())
+                    .map(|i| {
+                        let j = if b.shape == x.shape { i } else { i / (per_image * c) * c + i % c };
+                        act.apply(x.data[i] * b.data[j])
+                    })
+                    .collect();
+                Val { shape: x.shape, data }
+            }
             OpSpec::GlobalAvgPool => {
                 let s = x.shape;
                 let mut data = vec![0.0; s.n * s.c];
@@ -342,6 +354,7 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::BatchNorm(_) => "BatchNorm",
             OpSpec::Activation(_) => "Activation",
             OpSpec::Add(_) => "Add",
+            OpSpec::Mul(_) => "Mul",
             OpSpec::GlobalAvgPool => "GlobalAvgPool",
             OpSpec::Pool(_) => "Pool",
             OpSpec::Flatten => "Flatten",
@@ -849,6 +862,45 @@ fn exporter_shape_arithmetic_folds_away_and_keeps_the_batch_open() {
 }
 
 #[test]
+fn mul_and_constant_arithmetic_plan_as_channel_ops() {
+    let m = load("se_block");
+    // plus3 and beta_sub are affines (BatchNorm form) that fold into the op before them when
+    // planned; the IR keeps them.
+    assert_eq!(
+        ops(&m),
+        [
+            "Conv",
+            "Activation",
+            "GlobalAvgPool",
+            "Conv",
+            "Activation",
+            "Conv",
+            "BatchNorm",
+            "Activation",
+            "BatchNorm",
+            "Mul",
+            "BatchNorm",
+            "BatchNorm",
+            "Mul",
+            "BatchNorm"
+        ]
+    );
+    // A broadcast other than [N, C, 1, 1], a constant that is not per channel, a constant
+    // divided by a map: each refused naming the node or tensor.
+    let mut m = decode("se_block");
+    node(&mut m, "excite").input[1] = "squeeze_out".into();
+    node(&mut m, "square").input[1] = "reduce_out".into();
+    assert_names(&import(&m).unwrap_err(), &["\"square\"", "[1, 8, 5, 6]", "[1, 4, 1, 1]"]);
+    let mut m = decode("se_block");
+    let t = initializer(&mut m, "beta");
+    t.dims = vec![1, 8];
+    assert_names(&import(&m).unwrap_err(), &["\"beta\"", "[1, 8]", "one value per channel"]);
+    let mut m = decode("se_block");
+    node(&mut m, "div6").input.swap(0, 1);
+    assert_names(&import(&m).unwrap_err(), &["\"div6\"", "divided by a computed value"]);
+}
+
+#[test]
 fn bad_input_dims_are_refused() {
     for bad in [0, -1] {
         let mut m = decode("dw_same");
@@ -1031,7 +1083,8 @@ fn reshape_other_than_flatten_is_refused() {
 
 #[test]
 fn constant_or_broadcast_add_is_refused() {
-    // The residual Add's second operand replaced by a constant of the same shape.
+    // The residual Add's second operand replaced by a constant of the same shape (constants
+    // must be scalars or per channel).
     let mut m = decode("ir_block");
     let add = graph(&mut m).node.iter().find(|n| n.op_type() == "Add").unwrap().clone();
     let c = proto::TensorProto {
@@ -1044,8 +1097,8 @@ fn constant_or_broadcast_add_is_refused() {
     graph(&mut m).initializer.push(c);
     node(&mut m, add.name()).input[1] = "const_operand".into();
     let err = import(&m).unwrap_err();
-    assert!(matches!(err, OnnxError::Node { .. }), "{err:?}");
-    assert_names(&err, &[&format!("\"{}\"", add.name()), "constant"]);
+    assert!(matches!(&err, OnnxError::Tensor { tensor, .. } if tensor == "const_operand"), "{err:?}");
+    assert_names(&err, &[&format!("\"{}\"", add.name()), "constant", "one value per channel"]);
 
     // An Add of two differently shaped tensors (a broadcast).
     let mut m = decode("concat");

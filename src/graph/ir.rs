@@ -123,6 +123,10 @@ pub enum OpSpec {
     Activation(Activation),
     /// Elementwise add of two inputs of the same shape, with a fused activation.
     Add(Activation),
+    /// Elementwise product of two inputs, with a fused activation: the second has the first's
+    /// shape, or `N×1×1×C` (one value per image and channel, broadcast over the pixels: the
+    /// channel attention of a squeeze-and-excitation block).
+    Mul(Activation),
     /// Global average pool, one input: `N×H×W×C → N×1×1×C`.
     GlobalAvgPool,
     /// Windowed max or average pool, one input.

@@ -15,7 +15,7 @@ use sepconv_kernels::{Activation, Conv2dGeometry, Padding2d};
 use super::ir::{Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
 use crate::dispatch::{self, Isa};
 use crate::error::Error;
-use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool};
+use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul};
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
 use crate::threads::{Par, Threads};
 
@@ -45,6 +45,7 @@ impl Default for GraphOptions {
 enum Exec {
     Conv(Box<Conv2d>),
     Add(Add),
+    Mul(Mul),
     Activation(ActivationOp),
     GlobalAvgPool(GlobalAvgPool),
     Pool {
@@ -279,6 +280,10 @@ impl Graph {
             // Every input was checked above, so `get` finds each one.
             *at_mut(&mut flat, node.output, name)? = match node.op {
                 OpSpec::Flatten | OpSpec::Dense(_) => true,
+                // A 1×1 convolution of a flat value (a folded per-feature affine) stays flat.
+                OpSpec::Conv(ref c) if c.kernel == (1, 1) => {
+                    node.inputs.iter().all(|&v| flat.get(v) == Some(&true))
+                }
                 OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool => false,
                 OpSpec::Softmax => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
                 _ => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
@@ -552,6 +557,7 @@ fn op_name(exec: &Exec) -> &'static str {
             ConvPath::Dense => "conv/dense",
         },
         Exec::Add(_) => "add",
+        Exec::Mul(_) => "mul",
         Exec::Activation(_) => "activation",
         Exec::GlobalAvgPool(_) => "global_avg_pool",
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool",
@@ -567,6 +573,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
     match exec {
         Exec::Conv(c) => c.kernel_name(),
         Exec::Add(a) => a.kernel_name(),
+        Exec::Mul(m) => m.kernel_name(),
         Exec::Activation(a) => a.kernel_name(),
         Exec::GlobalAvgPool(p) => p.kernel_name(),
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
@@ -600,6 +607,7 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
     match &step.exec {
         Exec::Conv(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Add(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::Mul(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Activation(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::GlobalAvgPool(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Dense(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
@@ -737,6 +745,14 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             let op = Add::with_isa(isa, a, *act)?;
             let len = a.validate()? as u64;
             Lowered::Step(Box::new(Exec::Add(op)), a, len)
+        }
+        OpSpec::Mul(act) => {
+            let [x, s] = *inputs else { return Err(arity_error(2)) };
+            let op = Mul::with_isa(isa, x, s, *act).map_err(|e| {
+                node_error(&node.name, format!("multiplies {x} by {s}: {e} (only the same shape or N×1×1×C)"))
+            })?;
+            let len = x.validate()? as u64;
+            Lowered::Step(Box::new(Exec::Mul(op)), x, len)
         }
         OpSpec::GlobalAvgPool => {
             let s = one()?;
@@ -896,7 +912,7 @@ fn fold(model: &Model, nodes: Vec<Node>) -> Result<Vec<Node>, Error> {
                 let target = foldable().filter(|&p| match out.get(p).map(|n| &n.op) {
                     Some(OpSpec::Conv(c)) => c.activation == Activation::None,
                     Some(OpSpec::Dense(d)) => d.activation == Activation::None,
-                    Some(OpSpec::Add(a)) => *a == Activation::None,
+                    Some(OpSpec::Add(a) | OpSpec::Mul(a)) => *a == Activation::None,
                     _ => false,
                 });
                 if let Some(p) = target {
@@ -905,7 +921,7 @@ fn fold(model: &Model, nodes: Vec<Node>) -> Result<Vec<Node>, Error> {
                     match &mut fused.op {
                         OpSpec::Conv(c) => c.activation = *act,
                         OpSpec::Dense(d) => d.activation = *act,
-                        OpSpec::Add(a) => *a = *act,
+                        OpSpec::Add(a) | OpSpec::Mul(a) => *a = *act,
                         _ => {}
                     }
                     fused.output = node.output;

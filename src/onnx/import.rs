@@ -382,6 +382,18 @@ impl<'a> Importer<'a> {
         ConstTensor::read(t).map(Some).map_err(|e| cx.tensor_err(name, e))
     }
 
+    /// Whether some input of the node is a constant.
+    fn has_constant_input(&self, cx: &Cx<'a>, index: usize) -> Result<bool> {
+        for i in 0..cx.node.input.len() {
+            if let Some(name) = cx.input_name(i)
+                && !matches!(self.lookup(cx, index, name)?, Entry::Value(_))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether every present input of the node is a constant (so the node folds).
     fn all_constant(&self, cx: &Cx<'a>, index: usize) -> Result<bool> {
         for i in 0..cx.node.input.len() {
@@ -484,6 +496,9 @@ impl<'a> Importer<'a> {
             "Shape" | "Gather" | "Unsqueeze" | "Squeeze" | "Slice" | "Cast" | "ConstantOfShape" => {
                 self.fold(cx, index)
             }
+            "Add" if self.has_constant_input(cx, index)? => self.affine(cx, index),
+            "Sub" | "Mul" | "Div" if self.has_constant_input(cx, index)? => self.affine(cx, index),
+            "Mul" => self.mul(cx, index),
             "Add" => self.add(cx, index),
             "GlobalAveragePool" => {
                 cx.check_attrs(&[])?;
@@ -858,6 +873,76 @@ impl<'a> Importer<'a> {
             )));
         }
         self.define(cx, OpSpec::Add(Activation::None), vec![a.id, b.id], a.shape, a.flat, false)
+    }
+
+    /// `Mul` of two computed values: the same shape, or one `N×C×1×1` (one value per image
+    /// and channel, as a squeeze-and-excitation block's attention) broadcast over the other.
+    fn mul(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&[])?;
+        cx.arity(2, 2)?;
+        let a = self.value(cx, index, 0)?;
+        let b = self.value(cx, index, 1)?;
+        let per_channel = |x: &Value, of: &Value| {
+            !x.flat && !of.flat && x.shape == Shape4::new(of.shape.n, 1, 1, of.shape.c)
+        };
+        let (x, s) = if a.shape == b.shape && a.flat == b.flat || per_channel(&b, &a) {
+            (a, b)
+        } else if per_channel(&a, &b) {
+            (b, a)
+        } else {
+            return Err(cx.err(format!(
+                "inputs have shapes {:?} and {:?}; only the same shape or an [N, C, 1, 1] scale is supported",
+                onnx_dims(&a),
+                onnx_dims(&b)
+            )));
+        };
+        self.define(cx, OpSpec::Mul(Activation::None), vec![x.id, s.id], x.shape, x.flat, false)
+    }
+
+    /// `Add`, `Sub`, `Mul` or `Div` of a computed value and a constant that is a scalar or
+    /// one value per channel (`[C, 1, 1]` / `[1, C, 1, 1]`, or `[F]` / `[1, F]` for a flat
+    /// value): a per-channel `x · k + s`, planned as a batch normalization (so that it folds
+    /// into a convolution before it). `x / k` becomes `x · (1 / k)`.
+    fn affine(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&[])?;
+        cx.arity(2, 2)?;
+        let first_computed = matches!(
+            self.lookup(cx, index, cx.input_name(0).ok_or_else(|| cx.err("input 0 is missing"))?)?,
+            Entry::Value(_)
+        );
+        let (xi, ki) = if first_computed { (0, 1) } else { (1, 0) };
+        let x = self.value(cx, index, xi)?;
+        let (k_name, k) = self.required_constant(cx, index, ki)?;
+        let dims = Self::dims(cx, k_name, k)?;
+        let c = x.shape.c;
+        let per_channel = match (dims.as_slice(), x.flat) {
+            ([] | [1], _) | ([1, 1], true) | ([1, 1, 1] | [1, 1, 1, 1], false) => false,
+            ([f] | [1, f], true) if *f == c => true,
+            ([ch, 1, 1] | [1, ch, 1, 1], false) if *ch == c => true,
+            _ => {
+                return Err(cx.tensor_err(
+                    k_name,
+                    TensorIssue::Invalid(format!(
+                        "has shape {dims:?}; {} with a constant needs a scalar or one value per channel of {:?}",
+                        cx.op,
+                        onnx_dims(&x)
+                    )),
+                ));
+            }
+        };
+        let values = tensor::read_f32(k).map_err(|e| cx.tensor_err(k_name, e))?;
+        let k: Vec<f32> = if per_channel { values } else { vec![values.first().copied().unwrap_or(0.0); c] };
+        let (scale, shift): (Vec<f32>, Vec<f32>) = match (cx.op, first_computed) {
+            ("Add", _) => (vec![1.0; c], k),
+            ("Mul", _) => (k, vec![0.0; c]),
+            ("Sub", true) => (vec![1.0; c], k.iter().map(|v| -v).collect()),
+            ("Sub", false) => (vec![-1.0; c], k),
+            ("Div", true) => (k.iter().map(|v| 1.0 / v).collect(), vec![0.0; c]),
+            _ => return Err(cx.err("a constant divided by a computed value is not supported")),
+        };
+        // scale · (x - 0) / sqrt(1 + 0) + shift: exactly x · scale + shift.
+        let spec = BatchNormSpec { scale, bias: shift, mean: vec![0.0; c], var: vec![1.0; c], epsilon: 0.0 };
+        self.define(cx, OpSpec::BatchNorm(spec), vec![x.id], x.shape, x.flat, false)
     }
 
     fn pool(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {

@@ -12,6 +12,8 @@
 //! | `BatchNormalization` (inference) | [`OpSpec::BatchNorm`] |
 //! | `Relu`, `Clip` | [`OpSpec::Activation`] (`Clip(0, 6)` → `Relu6`, `Clip(0, ∞)` → `Relu`, else `Clamp`) |
 //! | `Add` of two computed tensors of one shape | [`OpSpec::Add`] |
+//! | `Mul` of two computed tensors of one shape, or by an `[N, C, 1, 1]` one (squeeze-and-excitation) | [`OpSpec::Mul`] |
+//! | `Add`, `Sub`, `Mul`, `Div` of a computed tensor and a scalar or per-channel constant | [`OpSpec::BatchNorm`] (a per-channel affine; folds into the convolution before it) |
 //! | `GlobalAveragePool`, `ReduceMean` over axes [2, 3] (`keepdims` 0 adds a flatten) | [`OpSpec::GlobalAvgPool`] |
 //! | `MaxPool`, `AveragePool` (no dilation; `ceil_mode` with explicit pads, and for `AveragePool` with `count_include_pad = 1` only where no window overhangs) | [`OpSpec::Pool`] |
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
@@ -48,6 +50,7 @@
 //! [`OpSpec::Dense`]: crate::graph::OpSpec::Dense
 //! [`OpSpec::Concat`]: crate::graph::OpSpec::Concat
 //! [`OpSpec::Softmax`]: crate::graph::OpSpec::Softmax
+//! [`OpSpec::Mul`]: crate::graph::OpSpec::Mul
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).

@@ -150,3 +150,104 @@ impl Add {
         self.isa
     }
 }
+
+/// Elementwise product with a fused activation, `out = act(x · s)`, where `s` has the shape of
+/// `x` or one value per image and channel (`N×1×1×C`, broadcast over the pixels: the channel
+/// attention of a squeeze-and-excitation block).
+#[derive(Debug)]
+pub struct Mul {
+    shape: Shape4,
+    /// `shape`, or `N×1×1×C`.
+    scale: Shape4,
+    act: Activation,
+    isa: Isa,
+}
+
+impl Mul {
+    const OP: &'static str = "Mul";
+
+    /// Plans `x · s` for `x` of `shape` and `s` of `scale` (`shape` or `N×1×1×C`), on tier
+    /// `isa` (an error if the CPU lacks it; the product is a portable loop on every tier).
+    pub fn with_isa(isa: Isa, shape: Shape4, scale: Shape4, act: Activation) -> Result<Self, Error> {
+        isa.ensure_available()?;
+        check_plan_shape(shape)?;
+        act.validate().map_err(Error::kernel(Self::OP))?;
+        if scale != shape && scale != Shape4::new(shape.n, 1, 1, shape.c) {
+            return Err(Error::ShapeMismatch {
+                op: Self::OP,
+                what: "scale",
+                actual: scale,
+                expected: Shape4::new(shape.n, 1, 1, shape.c),
+            });
+        }
+        Ok(Self { shape, scale, act, isa })
+    }
+
+    /// `output = act(x · s)`; `x` and `output` of the planned shape, `s` of the planned scale
+    /// shape.
+    pub fn run(
+        &self,
+        x: TensorView<'_>,
+        s: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+    ) -> Result<(), Error> {
+        self.check(&x, &s, &output)?;
+        let pixels = self.shape.n * self.shape.h * self.shape.w;
+        self.band(0..pixels, x.as_slice(), s.as_slice(), output.as_mut_slice())
+    }
+
+    /// As [`Self::run`], with the pixels split into bands run in parallel on `par`'s threads
+    /// (bit-identical results; with one thread this is [`Self::run`]).
+    pub fn run_par(
+        &self,
+        x: TensorView<'_>,
+        s: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        par: &Par<'_>,
+    ) -> Result<(), Error> {
+        if par.is_single() {
+            return self.run(x, s, output);
+        }
+        self.check(&x, &s, &output)?;
+        let (c, x, s) = (self.shape.c, x.as_slice(), s.as_slice());
+        par.for_each_band_mut(output.as_mut_slice(), c, par.min_band_rows(2 * c as u64, 1), |px, out| {
+            self.band(px, x, s, out)
+        })
+    }
+
+    fn check(&self, x: &TensorView<'_>, s: &TensorView<'_>, output: &TensorViewMut<'_>) -> Result<(), Error> {
+        check_shape(Self::OP, "x", self.shape, x.shape())?;
+        check_shape(Self::OP, "scale", self.scale, s.shape())?;
+        check_shape(Self::OP, "output", self.shape, output.shape())
+    }
+
+    /// Pixels `px` (across the batch) of the product into `out` (those pixels' rows).
+    fn band(&self, px: std::ops::Range<usize>, x: &[f32], s: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        let c = self.shape.c;
+        let per_image = (self.shape.h * self.shape.w).max(1);
+        let same = self.scale == self.shape;
+        let xs = slice_band(Self::OP, "x", x, px.start * c..px.end * c)?;
+        for ((p, o), xp) in px.zip(out.chunks_exact_mut(c)).zip(xs.chunks_exact(c)) {
+            // The scale row of pixel `p`: its own, or its image's.
+            let row = if same { p } else { p / per_image };
+            let sp = slice_band(Self::OP, "scale", s, row * c..(row + 1) * c)?;
+            for ((o, &a), &b) in o.iter_mut().zip(xp).zip(sp) {
+                *o = self.act.apply(a * b);
+            }
+        }
+        Ok(())
+    }
+
+    /// The planned shape of `x` and the output.
+    pub fn shape(&self) -> Shape4 {
+        self.shape
+    }
+    /// The kernel's name.
+    pub fn kernel_name(&self) -> &'static str {
+        if self.scale == self.shape { "mul/portable" } else { "mul_channels/portable" }
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}
