@@ -212,25 +212,9 @@ impl Conv2dGeometry {
                 what: "out_c",
             });
         }
-        let p = self.padding;
-        let out_h = conv_out_extent(
-            "height",
-            self.in_h,
-            self.kernel_h,
-            self.stride_h,
-            self.dilation_h,
-            p.top,
-            p.bottom,
-        )?;
-        let out_w = conv_out_extent(
-            "width",
-            self.in_w,
-            self.kernel_w,
-            self.stride_w,
-            self.dilation_w,
-            p.left,
-            p.right,
-        )?;
+        let (h, w) = (self.axis_h(), self.axis_w());
+        let out_h = h.out_extent("height")?;
+        let out_w = w.out_extent("width")?;
         let input_len = checked_product("input length", &[self.batch, self.in_h, self.in_w, self.in_c])?;
         let weight_len = checked_product(
             "weight length",
@@ -239,14 +223,7 @@ impl Conv2dGeometry {
         let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.out_c])?;
         // Kernels step through the input by `stride · row` and `dilation · row`; both are at
         // most the padded image size (after `canonical()`), so bounding it bounds them.
-        checked_product(
-            "padded input size",
-            &[
-                padded_extent(self.in_h, p.top, p.bottom)?,
-                padded_extent(self.in_w, p.left, p.right)?,
-                self.in_c,
-            ],
-        )?;
+        checked_product("padded input size", &[h.padded()?, w.padded()?, self.in_c])?;
         Ok(Conv2dDims { out_h, out_w, input_len, weight_len, output_len })
     }
 
@@ -259,12 +236,40 @@ impl Conv2dGeometry {
     /// bounded by the padded image size that [`Conv2dGeometry::validate`] checks. Meant for a
     /// validated geometry; on an invalid one it returns `self` unchanged.
     pub fn canonical(&self) -> Self {
+        let (h, w) = (self.axis_h().canonical(), self.axis_w().canonical());
+        Self {
+            stride_h: h.stride,
+            stride_w: w.stride,
+            dilation_h: h.dilation,
+            dilation_w: w.dilation,
+            ..*self
+        }
+    }
+
+    /// The vertical axis: input height, kernel height, vertical stride, dilation and padding.
+    pub(crate) fn axis_h(&self) -> ConvAxis {
         let p = self.padding;
-        let (stride_h, dilation_h) =
-            canonical_axis(self.in_h, self.kernel_h, self.stride_h, self.dilation_h, p.top, p.bottom);
-        let (stride_w, dilation_w) =
-            canonical_axis(self.in_w, self.kernel_w, self.stride_w, self.dilation_w, p.left, p.right);
-        Self { stride_h, stride_w, dilation_h, dilation_w, ..*self }
+        ConvAxis {
+            input: self.in_h,
+            kernel: self.kernel_h,
+            stride: self.stride_h,
+            dilation: self.dilation_h,
+            pad_before: p.top,
+            pad_after: p.bottom,
+        }
+    }
+
+    /// The horizontal axis: input width, kernel width, horizontal stride, dilation and padding.
+    pub(crate) fn axis_w(&self) -> ConvAxis {
+        let p = self.padding;
+        ConvAxis {
+            input: self.in_w,
+            kernel: self.kernel_w,
+            stride: self.stride_w,
+            dilation: self.dilation_w,
+            pad_before: p.left,
+            pad_after: p.right,
+        }
     }
 
     /// Multiply-adds of the convolution (2 FLOPs each), or `None` on overflow or an invalid
@@ -363,22 +368,24 @@ impl SeparablePassGeometry {
     /// Also clamps the stride as [`Conv2dGeometry::canonical`] does: with a single output along
     /// the axis, a stride above `padded - kernel_extent + 1` becomes that value (same output).
     pub fn canonical(&self) -> Self {
-        let (stride, dilation) = canonical_axis(
-            self.axis_extent(),
-            self.kernel,
-            self.stride,
-            self.dilation,
-            self.pad_before,
-            self.pad_after,
-        );
-        Self { stride, dilation, ..*self }
+        let a = self.along().canonical();
+        Self { stride: a.stride, dilation: a.dilation, ..*self }
     }
 
-    /// Input extent along `axis` (width for a row pass, height for a column pass).
-    fn axis_extent(&self) -> usize {
-        match self.axis {
+    /// The axis the pass runs along: its input extent (width for a row pass, height for a
+    /// column pass), the kernel, stride, dilation and padding.
+    pub(crate) fn along(&self) -> ConvAxis {
+        let input = match self.axis {
             SeparableAxis::Row => self.in_w,
             SeparableAxis::Column => self.in_h,
+        };
+        ConvAxis {
+            input,
+            kernel: self.kernel,
+            stride: self.stride,
+            dilation: self.dilation,
+            pad_before: self.pad_before,
+            pad_after: self.pad_after,
         }
     }
 
@@ -391,72 +398,75 @@ impl SeparablePassGeometry {
         check_nonzero("kernel", self.kernel)?;
         check_nonzero("stride", self.stride)?;
         check_nonzero("dilation", self.dilation)?;
-        let (out_h, out_w) = match self.axis {
-            SeparableAxis::Row => (
-                self.in_h,
-                conv_out_extent(
-                    "width",
-                    self.in_w,
-                    self.kernel,
-                    self.stride,
-                    self.dilation,
-                    self.pad_before,
-                    self.pad_after,
-                )?,
-            ),
-            SeparableAxis::Column => (
-                conv_out_extent(
-                    "height",
-                    self.in_h,
-                    self.kernel,
-                    self.stride,
-                    self.dilation,
-                    self.pad_before,
-                    self.pad_after,
-                )?,
-                self.in_w,
-            ),
+        let along = self.along();
+        // `other`: the extent the pass leaves unchanged.
+        let (out_h, out_w, other) = match self.axis {
+            SeparableAxis::Row => (self.in_h, along.out_extent("width")?, self.in_h),
+            SeparableAxis::Column => (along.out_extent("height")?, self.in_w, self.in_w),
         };
         let input_len = checked_product("input length", &[self.batch, self.in_h, self.in_w, self.channels])?;
         let weight_len = checked_product("weight length", &[self.kernel, self.channels])?;
         let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.channels])?;
         // As for Conv2dGeometry: bounds `stride · row` and `dilation · row` in the kernels.
-        let padded = padded_extent(self.axis_extent(), self.pad_before, self.pad_after)?;
-        let other = match self.axis {
-            SeparableAxis::Row => self.in_h,
-            SeparableAxis::Column => self.in_w,
-        };
-        checked_product("padded input size", &[padded, other, self.channels])?;
+        checked_product("padded input size", &[along.padded()?, other, self.channels])?;
         Ok(SeparableDims { out_h, out_w, input_len, weight_len, output_len })
     }
 }
 
-/// `input + before + after`, or an overflow error.
-fn padded_extent(input: usize, before: usize, after: usize) -> Result<usize, KernelError> {
-    input
-        .checked_add(before)
-        .and_then(|x| x.checked_add(after))
-        .ok_or(KernelError::Overflow { what: "padded input extent" })
+/// One spatial axis of a convolution: the input extent along it and the kernel's taps,
+/// stride, dilation and padding on it. The per-axis arithmetic of [`Conv2dGeometry`] (both
+/// axes) and [`SeparablePassGeometry`] (its one axis) is written once here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConvAxis {
+    /// Input extent.
+    pub(crate) input: usize,
+    /// Kernel taps.
+    pub(crate) kernel: usize,
+    /// Stride.
+    pub(crate) stride: usize,
+    /// Dilation.
+    pub(crate) dilation: usize,
+    /// Padding before the input.
+    pub(crate) pad_before: usize,
+    /// Padding after the input.
+    pub(crate) pad_after: usize,
 }
 
-/// `(stride, dilation)` of one axis in canonical form (see [`Conv2dGeometry::canonical`]).
-fn canonical_axis(
-    input: usize,
-    kernel: usize,
-    stride: usize,
-    dilation: usize,
-    pad_before: usize,
-    pad_after: usize,
-) -> (usize, usize) {
-    let dilation = if kernel == 1 && dilation != 0 { 1 } else { dilation };
-    let extent = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
-    let padded = input.saturating_add(pad_before).saturating_add(pad_after);
-    // With `stride > padded - extent` there is exactly one output, as with `padded - extent + 1`.
-    let stride = match padded.checked_sub(extent) {
-        Some(room) if stride > room => room.saturating_add(1).max(1),
-        _ => stride,
-    };
-    (stride, dilation)
+impl ConvAxis {
+    /// Output extent, [`conv_out_extent`] (its errors name the axis `name`).
+    fn out_extent(&self, name: &'static str) -> Result<usize, KernelError> {
+        conv_out_extent(
+            name,
+            self.input,
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.pad_before,
+            self.pad_after,
+        )
+    }
+
+    /// `input + pad_before + pad_after`, or an overflow error.
+    fn padded(&self) -> Result<usize, KernelError> {
+        self.input
+            .checked_add(self.pad_before)
+            .and_then(|x| x.checked_add(self.pad_after))
+            .ok_or(KernelError::Overflow { what: "padded input extent" })
+    }
+
+    /// The axis with stride and dilation in canonical form (see [`Conv2dGeometry::canonical`]).
+    fn canonical(self) -> Self {
+        let (kernel, stride) = (self.kernel, self.stride);
+        let dilation = if kernel == 1 && self.dilation != 0 { 1 } else { self.dilation };
+        let extent = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
+        let padded = self.input.saturating_add(self.pad_before).saturating_add(self.pad_after);
+        // With `stride > padded - extent` there is exactly one output, as with `padded - extent + 1`.
+        let stride = match padded.checked_sub(extent) {
+            Some(room) if stride > room => room.saturating_add(1).max(1),
+            _ => stride,
+        };
+        Self { stride, dilation, ..self }
+    }
 }
 
 /// How to pad one spatial axis of a convolution.
@@ -522,5 +532,47 @@ impl Padding2d {
         let (top, bottom) = axis_padding(mode, in_h, kernel_h, stride_h, dilation_h)?;
         let (left, right) = axis_padding(mode, in_w, kernel_w, stride_w, dilation_w)?;
         Ok(Self { top, left, bottom, right })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConvAxis;
+
+    /// Every small axis: input, kernel, stride, dilation, padding before and after.
+    fn axes() -> impl Iterator<Item = ConvAxis> {
+        (1..7).flat_map(|input| {
+            (1..5).flat_map(move |kernel| {
+                (1..4).flat_map(move |stride| {
+                    (1..4).flat_map(move |dilation| {
+                        (0..4).flat_map(move |pad_before| {
+                            (0..4).map(move |pad_after| ConvAxis {
+                                input,
+                                kernel,
+                                stride,
+                                dilation,
+                                pad_before,
+                                pad_after,
+                            })
+                        })
+                    })
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn canonical_axis_has_the_same_outputs_and_taps() {
+        for a in axes() {
+            let Ok(out) = a.out_extent("axis") else { continue };
+            let c = a.canonical();
+            assert_eq!(c.out_extent("axis"), Ok(out), "{a:?} -> {c:?}");
+            for o in 0..out {
+                for t in 0..a.kernel {
+                    let pos = |x: &ConvAxis| o * x.stride + t * x.dilation;
+                    assert_eq!(pos(&c), pos(&a), "{a:?} -> {c:?}, o={o} t={t}");
+                }
+            }
+        }
     }
 }
