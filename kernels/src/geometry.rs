@@ -415,7 +415,8 @@ impl SeparablePassGeometry {
 
 /// One spatial axis of a convolution: the input extent along it and the kernel's taps,
 /// stride, dilation and padding on it. The per-axis arithmetic of [`Conv2dGeometry`] (both
-/// axes) and [`SeparablePassGeometry`] (its one axis) is written once here.
+/// axes) and [`SeparablePassGeometry`] (its one axis), and the border/interior facts the
+/// drivers need, are written once here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ConvAxis {
     /// Input extent.
@@ -466,6 +467,124 @@ impl ConvAxis {
             _ => stride,
         };
         Self { stride, dilation, ..self }
+    }
+
+    /// The interior output positions `lo..hi` of a validated axis with `out` outputs (its
+    /// output extent): those whose every tap lies inside the input, i.e.
+    /// `o·stride >= pad_before` and `o·stride + (kernel-1)·dilation < pad_before + input`.
+    /// `lo <= hi <= out`; the positions before `lo` and from `hi` on are the borders.
+    #[inline(always)]
+    pub(crate) fn interior(&self, out: usize) -> (usize, usize) {
+        let lo = self.pad_before.div_ceil(self.stride).min(out);
+        // No overflow: pad_before + input is the padded extent less pad_after (validated).
+        let (end, reach) = (self.pad_before + self.input, (self.kernel - 1) * self.dilation);
+        let hi = if end > reach { (end - reach).div_ceil(self.stride) } else { 0 };
+        (lo, hi.clamp(lo, out))
+    }
+
+    /// The taps `t0..t1` of output position `o` of a validated axis that lie inside the input
+    /// ([`valid_taps`] at padded position `o·stride`).
+    #[inline(always)]
+    pub(crate) fn taps(&self, o: usize) -> (usize, usize) {
+        valid_taps(o * self.stride, self.pad_before, self.input, self.kernel, self.dilation)
+    }
+}
+
+/// The taps `t` in `0..kernel` whose padded position `pos + t·dilation` lies inside the input,
+/// i.e. in `pad..pad + input`, as `t0..t1` (`t0 == t1` when none does). All in `usize`: for an
+/// output position of a validated geometry, `pos + (kernel-1)·dilation` and `pad + input` are
+/// below the padded extent, which fits.
+#[inline(always)]
+pub(crate) fn valid_taps(
+    pos: usize,
+    pad: usize,
+    input: usize,
+    kernel: usize,
+    dilation: usize,
+) -> (usize, usize) {
+    let end = pad + input;
+    let (t0, t1) = if dilation == 1 {
+        (pad.saturating_sub(pos), end.saturating_sub(pos).min(kernel))
+    } else {
+        let t0 = if pos >= pad { 0 } else { (pad - pos - 1) / dilation + 1 };
+        (t0, if pos >= end { 0 } else { ((end - pos - 1) / dilation + 1).min(kernel) })
+    };
+    (t0.min(t1), t1)
+}
+
+/// A validated canonical [`Conv2dGeometry`] in the form the conv2d and dwconv drivers use: the
+/// batch, the extents, the kernel, steps and leading padding of both axes, and the interior
+/// output columns (every horizontal tap inside the input) that split each output row into a
+/// left border, an interior without padding tests and a right border.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spatial {
+    pub(crate) batch: usize,
+    pub(crate) in_h: usize,
+    pub(crate) in_w: usize,
+    pub(crate) out_h: usize,
+    pub(crate) out_w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) sh: usize,
+    pub(crate) sw: usize,
+    pub(crate) dh: usize,
+    pub(crate) dw: usize,
+    pub(crate) pt: usize,
+    pub(crate) pl: usize,
+    /// Output columns `ox_lo..ox_hi` have every horizontal tap inside the input
+    /// ([`ConvAxis::interior`]; `ox_lo <= ox_hi <= out_w`).
+    pub(crate) ox_lo: usize,
+    pub(crate) ox_hi: usize,
+}
+
+/// Implements `Deref<Target = Spatial>` for a family's plan type `$t` through its field `$f`,
+/// so that the family's drivers read the spatial facts as fields of their plan.
+macro_rules! deref_spatial {
+    ($t:ident . $f:ident) => {
+        impl core::ops::Deref for $t {
+            type Target = $crate::geometry::Spatial;
+            #[inline(always)]
+            fn deref(&self) -> &Self::Target {
+                &self.$f
+            }
+        }
+    };
+}
+pub(crate) use deref_spatial;
+
+impl Spatial {
+    /// The spatial form of `g` (validated, canonical) with its dims `d`.
+    pub(crate) fn new(g: &Conv2dGeometry, d: &Conv2dDims) -> Self {
+        let (ox_lo, ox_hi) = g.axis_w().interior(d.out_w);
+        Self {
+            batch: g.batch,
+            in_h: g.in_h,
+            in_w: g.in_w,
+            out_h: d.out_h,
+            out_w: d.out_w,
+            kh: g.kernel_h,
+            kw: g.kernel_w,
+            sh: g.stride_h,
+            sw: g.stride_w,
+            dh: g.dilation_h,
+            dw: g.dilation_w,
+            pt: g.padding.top,
+            pl: g.padding.left,
+            ox_lo,
+            ox_hi,
+        }
+    }
+
+    /// The valid kernel rows `ky0..ky1` of output row `oy < out_h` ([`valid_taps`]).
+    #[inline(always)]
+    pub(crate) fn row_taps(&self, oy: usize) -> (usize, usize) {
+        valid_taps(oy * self.sh, self.pt, self.in_h, self.kh, self.dh)
+    }
+
+    /// The valid kernel columns `kx0..kx1` of output column `ox < out_w` ([`valid_taps`]).
+    #[inline(always)]
+    pub(crate) fn col_taps(&self, ox: usize) -> (usize, usize) {
+        valid_taps(ox * self.sw, self.pl, self.in_w, self.kw, self.dw)
     }
 }
 
@@ -559,6 +678,39 @@ mod tests {
                 })
             })
         })
+    }
+
+    /// Tap `t` of output `o` reads input position `o·stride + t·dilation - pad_before`, if any.
+    fn inside(a: &ConvAxis, o: usize, t: usize) -> bool {
+        let pos = o * a.stride + t * a.dilation;
+        pos >= a.pad_before && pos - a.pad_before < a.input
+    }
+
+    #[test]
+    fn taps_are_exactly_the_taps_inside_the_input() {
+        for a in axes() {
+            let Ok(out) = a.out_extent("axis") else { continue };
+            for o in 0..out {
+                let (t0, t1) = a.taps(o);
+                assert!(t0 <= t1 && t1 <= a.kernel, "{a:?} o={o}: {t0}..{t1}");
+                for t in 0..a.kernel {
+                    assert_eq!((t0..t1).contains(&t), inside(&a, o, t), "{a:?} o={o} t={t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn interior_is_exactly_the_outputs_with_every_tap_inside() {
+        for a in axes() {
+            let Ok(out) = a.out_extent("axis") else { continue };
+            let (lo, hi) = a.interior(out);
+            assert!(lo <= hi && hi <= out, "{a:?}: {lo}..{hi} of {out}");
+            for o in 0..out {
+                let all = (0..a.kernel).all(|t| inside(&a, o, t));
+                assert_eq!((lo..hi).contains(&o), all, "{a:?} o={o}");
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! are monomorphised and inlined into an ISA's `#[target_feature]` function, so every vector
 //! primitive gets that ISA's codegen.
 
-use super::{Layout, SepVector, tap_range};
+use super::{Layout, SepVector};
 use crate::{Activation, SeparableDims, SeparablePassGeometry};
 
 /// Output rows per band of the input-major column kernel.
@@ -486,8 +486,8 @@ unsafe fn row_pixels<K: SepVector>(
     // SAFETY: target features (caller).
     let (full, tail_part) = unsafe { (K::tail(K::LANES), K::tail(tail)) };
     // Interior pixels: every tap inside the row.
-    let x_lo = pad.div_ceil(s).min(out_w);
-    let x_hi = (g.in_w - 1 + pad).checked_sub((k - 1) * dil).map_or(0, |x| x / s + 1).clamp(x_lo, out_w);
+    let axis = g.along();
+    let (x_lo, x_hi) = axis.interior(out_w);
     let pw = packed.as_ptr();
     let sp = src.as_ptr();
     let dp = dst.as_mut_ptr();
@@ -508,7 +508,7 @@ unsafe fn row_pixels<K: SepVector>(
                     out_step: if $r > 1 { c } else { 0 },
                 };
                 // SAFETY: target features (caller); the `R` pixels' taps t0..t0+nt read pixels
-                // inside the row (interior, or tap_range), channels ch..ch+L (the live lanes
+                // inside the row (interior, or valid taps), channels ch..ch+L (the live lanes
                 // of the tail in the last tile, so within C); when nt == 0 `src` is not read;
                 // weights at plain_w + t·Cp + ch + L <= lay.len, the bias at ch + L <= Cp;
                 // outputs: pixels < out_w, the same channels.
@@ -529,8 +529,8 @@ unsafe fn row_pixels<K: SepVector>(
         x += K::RT;
     }
     for x in (0..x_lo).chain(x..out_w) {
-        let (t0, t1) = tap_range(x * s, k, dil, pad, g.in_w);
-        let nt = t1.saturating_sub(t0);
+        let (t0, t1) = axis.taps(x);
+        let nt = t1 - t0;
         let ix = if nt > 0 { x * s + t0 * dil - pad } else { 0 };
         tiles!(1, x, ix, t0, nt);
     }
@@ -699,8 +699,8 @@ unsafe fn col_row_taps<K: SepVector>(
     let lanes = K::LANES;
     let row = g.in_w * g.channels;
     let period = lay.period;
-    let (t0, t1) = tap_range(oy * g.stride, g.kernel, g.dilation, g.pad_before, g.in_h);
-    let nt = t1.saturating_sub(t0);
+    let (t0, t1) = g.along().taps(oy);
+    let nt = t1 - t0;
     let pw = packed.as_ptr();
     let sp = if nt > 0 {
         src[(oy * g.stride + t0 * g.dilation - g.pad_before) * row..].as_ptr()
@@ -722,7 +722,7 @@ unsafe fn col_row_taps<K: SepVector>(
         period,
     };
     // SAFETY: (all the calls below) target features (caller); taps t0..t1 read input rows
-    // oy·s + t·dil - pad inside the image (tap_range), vectors f + j·LP .. +L within those
+    // oy·s + t·dil - pad inside the image (valid taps), vectors f + j·LP .. +L within those
     // rows (only the live lanes, up to the row's end, for the head and tail); weight/bias
     // pattern reads end at offset wo + L <= S for taps < k; outputs: row oy, the same vectors.
     unsafe {
