@@ -255,16 +255,31 @@ pub(crate) fn run<K: WideKernel>(
     (K::ENSURE)()?;
     let s = Shape::new(g, &d);
     let (lo, hi) = act.bounds();
-    let (x, w, y) = (input.as_ptr(), packed.as_ptr(), output.as_mut_ptr());
+    let io = Io { input: input.as_ptr(), packed: packed.as_ptr(), output: output.as_mut_ptr(), lo, hi };
     match plan::<K>(g) {
         // SAFETY: the CPU has the tier's features (checked just above, and `K::Narrow`'s are
         // implied by `K`'s); the geometry is valid and canonical, its plan is the one matched,
         // and the input, packed and output lengths match it exactly (checked above).
-        Plan::Wide => unsafe { wide::run::<K>(&s, x, w, y, lo, hi) },
+        Plan::Wide => unsafe { wide::run::<K>(&s, io.input, io.packed, io.output, lo, hi) },
         // SAFETY: as above.
-        Plan::Narrow(c) => unsafe { K::Narrow::run_narrow(&s, c, x, w, y, lo, hi) },
+        Plan::Narrow(c) => unsafe { K::Narrow::run_narrow(&s, c, &io) },
     }
     Ok(())
+}
+
+/// The buffers and activation bounds of one checked run, as the plans' drivers take them.
+#[derive(Clone, Copy)]
+pub(crate) struct Io {
+    /// The input, `batch·in_h·in_w·in_c` floats.
+    pub(crate) input: *const f32,
+    /// The packed weights of the run's plan.
+    pub(crate) packed: *const f32,
+    /// The output, `batch·out_h·out_w·out_c` floats.
+    pub(crate) output: *mut f32,
+    /// Activation lower bound.
+    pub(crate) lo: f32,
+    /// Activation upper bound.
+    pub(crate) hi: f32,
 }
 
 /// Geometry in the form the kernels use (all from a validated canonical [`Conv2dGeometry`]):
