@@ -212,25 +212,9 @@ impl Conv2dGeometry {
                 what: "out_c",
             });
         }
-        let p = self.padding;
-        let out_h = conv_out_extent(
-            "height",
-            self.in_h,
-            self.kernel_h,
-            self.stride_h,
-            self.dilation_h,
-            p.top,
-            p.bottom,
-        )?;
-        let out_w = conv_out_extent(
-            "width",
-            self.in_w,
-            self.kernel_w,
-            self.stride_w,
-            self.dilation_w,
-            p.left,
-            p.right,
-        )?;
+        let (h, w) = (self.axis_h(), self.axis_w());
+        let out_h = h.out_extent("height")?;
+        let out_w = w.out_extent("width")?;
         let input_len = checked_product("input length", &[self.batch, self.in_h, self.in_w, self.in_c])?;
         let weight_len = checked_product(
             "weight length",
@@ -239,14 +223,7 @@ impl Conv2dGeometry {
         let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.out_c])?;
         // Kernels step through the input by `stride · row` and `dilation · row`; both are at
         // most the padded image size (after `canonical()`), so bounding it bounds them.
-        checked_product(
-            "padded input size",
-            &[
-                padded_extent(self.in_h, p.top, p.bottom)?,
-                padded_extent(self.in_w, p.left, p.right)?,
-                self.in_c,
-            ],
-        )?;
+        checked_product("padded input size", &[h.padded()?, w.padded()?, self.in_c])?;
         Ok(Conv2dDims { out_h, out_w, input_len, weight_len, output_len })
     }
 
@@ -259,12 +236,40 @@ impl Conv2dGeometry {
     /// bounded by the padded image size that [`Conv2dGeometry::validate`] checks. Meant for a
     /// validated geometry; on an invalid one it returns `self` unchanged.
     pub fn canonical(&self) -> Self {
+        let (h, w) = (self.axis_h().canonical(), self.axis_w().canonical());
+        Self {
+            stride_h: h.stride,
+            stride_w: w.stride,
+            dilation_h: h.dilation,
+            dilation_w: w.dilation,
+            ..*self
+        }
+    }
+
+    /// The vertical axis: input height, kernel height, vertical stride, dilation and padding.
+    pub(crate) fn axis_h(&self) -> ConvAxis {
         let p = self.padding;
-        let (stride_h, dilation_h) =
-            canonical_axis(self.in_h, self.kernel_h, self.stride_h, self.dilation_h, p.top, p.bottom);
-        let (stride_w, dilation_w) =
-            canonical_axis(self.in_w, self.kernel_w, self.stride_w, self.dilation_w, p.left, p.right);
-        Self { stride_h, stride_w, dilation_h, dilation_w, ..*self }
+        ConvAxis {
+            input: self.in_h,
+            kernel: self.kernel_h,
+            stride: self.stride_h,
+            dilation: self.dilation_h,
+            pad_before: p.top,
+            pad_after: p.bottom,
+        }
+    }
+
+    /// The horizontal axis: input width, kernel width, horizontal stride, dilation and padding.
+    pub(crate) fn axis_w(&self) -> ConvAxis {
+        let p = self.padding;
+        ConvAxis {
+            input: self.in_w,
+            kernel: self.kernel_w,
+            stride: self.stride_w,
+            dilation: self.dilation_w,
+            pad_before: p.left,
+            pad_after: p.right,
+        }
     }
 
     /// Multiply-adds of the convolution (2 FLOPs each), or `None` on overflow or an invalid
@@ -363,22 +368,24 @@ impl SeparablePassGeometry {
     /// Also clamps the stride as [`Conv2dGeometry::canonical`] does: with a single output along
     /// the axis, a stride above `padded - kernel_extent + 1` becomes that value (same output).
     pub fn canonical(&self) -> Self {
-        let (stride, dilation) = canonical_axis(
-            self.axis_extent(),
-            self.kernel,
-            self.stride,
-            self.dilation,
-            self.pad_before,
-            self.pad_after,
-        );
-        Self { stride, dilation, ..*self }
+        let a = self.along().canonical();
+        Self { stride: a.stride, dilation: a.dilation, ..*self }
     }
 
-    /// Input extent along `axis` (width for a row pass, height for a column pass).
-    fn axis_extent(&self) -> usize {
-        match self.axis {
+    /// The axis the pass runs along: its input extent (width for a row pass, height for a
+    /// column pass), the kernel, stride, dilation and padding.
+    pub(crate) fn along(&self) -> ConvAxis {
+        let input = match self.axis {
             SeparableAxis::Row => self.in_w,
             SeparableAxis::Column => self.in_h,
+        };
+        ConvAxis {
+            input,
+            kernel: self.kernel,
+            stride: self.stride,
+            dilation: self.dilation,
+            pad_before: self.pad_before,
+            pad_after: self.pad_after,
         }
     }
 
@@ -391,72 +398,194 @@ impl SeparablePassGeometry {
         check_nonzero("kernel", self.kernel)?;
         check_nonzero("stride", self.stride)?;
         check_nonzero("dilation", self.dilation)?;
-        let (out_h, out_w) = match self.axis {
-            SeparableAxis::Row => (
-                self.in_h,
-                conv_out_extent(
-                    "width",
-                    self.in_w,
-                    self.kernel,
-                    self.stride,
-                    self.dilation,
-                    self.pad_before,
-                    self.pad_after,
-                )?,
-            ),
-            SeparableAxis::Column => (
-                conv_out_extent(
-                    "height",
-                    self.in_h,
-                    self.kernel,
-                    self.stride,
-                    self.dilation,
-                    self.pad_before,
-                    self.pad_after,
-                )?,
-                self.in_w,
-            ),
+        let along = self.along();
+        // `other`: the extent the pass leaves unchanged.
+        let (out_h, out_w, other) = match self.axis {
+            SeparableAxis::Row => (self.in_h, along.out_extent("width")?, self.in_h),
+            SeparableAxis::Column => (along.out_extent("height")?, self.in_w, self.in_w),
         };
         let input_len = checked_product("input length", &[self.batch, self.in_h, self.in_w, self.channels])?;
         let weight_len = checked_product("weight length", &[self.kernel, self.channels])?;
         let output_len = checked_product("output length", &[self.batch, out_h, out_w, self.channels])?;
         // As for Conv2dGeometry: bounds `stride · row` and `dilation · row` in the kernels.
-        let padded = padded_extent(self.axis_extent(), self.pad_before, self.pad_after)?;
-        let other = match self.axis {
-            SeparableAxis::Row => self.in_h,
-            SeparableAxis::Column => self.in_w,
-        };
-        checked_product("padded input size", &[padded, other, self.channels])?;
+        checked_product("padded input size", &[along.padded()?, other, self.channels])?;
         Ok(SeparableDims { out_h, out_w, input_len, weight_len, output_len })
     }
 }
 
-/// `input + before + after`, or an overflow error.
-fn padded_extent(input: usize, before: usize, after: usize) -> Result<usize, KernelError> {
-    input
-        .checked_add(before)
-        .and_then(|x| x.checked_add(after))
-        .ok_or(KernelError::Overflow { what: "padded input extent" })
+/// One spatial axis of a convolution: the input extent along it and the kernel's taps,
+/// stride, dilation and padding on it. The per-axis arithmetic of [`Conv2dGeometry`] (both
+/// axes) and [`SeparablePassGeometry`] (its one axis), and the border/interior facts the
+/// drivers need, are written once here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConvAxis {
+    /// Input extent.
+    pub(crate) input: usize,
+    /// Kernel taps.
+    pub(crate) kernel: usize,
+    /// Stride.
+    pub(crate) stride: usize,
+    /// Dilation.
+    pub(crate) dilation: usize,
+    /// Padding before the input.
+    pub(crate) pad_before: usize,
+    /// Padding after the input.
+    pub(crate) pad_after: usize,
 }
 
-/// `(stride, dilation)` of one axis in canonical form (see [`Conv2dGeometry::canonical`]).
-fn canonical_axis(
+impl ConvAxis {
+    /// Output extent, [`conv_out_extent`] (its errors name the axis `name`).
+    fn out_extent(&self, name: &'static str) -> Result<usize, KernelError> {
+        conv_out_extent(
+            name,
+            self.input,
+            self.kernel,
+            self.stride,
+            self.dilation,
+            self.pad_before,
+            self.pad_after,
+        )
+    }
+
+    /// `input + pad_before + pad_after`, or an overflow error.
+    fn padded(&self) -> Result<usize, KernelError> {
+        self.input
+            .checked_add(self.pad_before)
+            .and_then(|x| x.checked_add(self.pad_after))
+            .ok_or(KernelError::Overflow { what: "padded input extent" })
+    }
+
+    /// The axis with stride and dilation in canonical form (see [`Conv2dGeometry::canonical`]).
+    fn canonical(self) -> Self {
+        let (kernel, stride) = (self.kernel, self.stride);
+        let dilation = if kernel == 1 && self.dilation != 0 { 1 } else { self.dilation };
+        let extent = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
+        let padded = self.input.saturating_add(self.pad_before).saturating_add(self.pad_after);
+        // With `stride > padded - extent` there is exactly one output, as with `padded - extent + 1`.
+        let stride = match padded.checked_sub(extent) {
+            Some(room) if stride > room => room.saturating_add(1).max(1),
+            _ => stride,
+        };
+        Self { stride, dilation, ..self }
+    }
+
+    /// The interior output positions `lo..hi` of a validated axis with `out` outputs (its
+    /// output extent): those whose every tap lies inside the input, i.e.
+    /// `o·stride >= pad_before` and `o·stride + (kernel-1)·dilation < pad_before + input`.
+    /// `lo <= hi <= out`; the positions before `lo` and from `hi` on are the borders.
+    #[inline(always)]
+    pub(crate) fn interior(&self, out: usize) -> (usize, usize) {
+        let lo = self.pad_before.div_ceil(self.stride).min(out);
+        // No overflow: pad_before + input is the padded extent less pad_after (validated).
+        let (end, reach) = (self.pad_before + self.input, (self.kernel - 1) * self.dilation);
+        let hi = if end > reach { (end - reach).div_ceil(self.stride) } else { 0 };
+        (lo, hi.clamp(lo, out))
+    }
+
+    /// The taps `t0..t1` of output position `o` of a validated axis that lie inside the input
+    /// ([`valid_taps`] at padded position `o·stride`).
+    #[inline(always)]
+    pub(crate) fn taps(&self, o: usize) -> (usize, usize) {
+        valid_taps(o * self.stride, self.pad_before, self.input, self.kernel, self.dilation)
+    }
+}
+
+/// The taps `t` in `0..kernel` whose padded position `pos + t·dilation` lies inside the input,
+/// i.e. in `pad..pad + input`, as `t0..t1` (`t0 == t1` when none does). All in `usize`: for an
+/// output position of a validated geometry, `pos + (kernel-1)·dilation` and `pad + input` are
+/// below the padded extent, which fits.
+#[inline(always)]
+pub(crate) fn valid_taps(
+    pos: usize,
+    pad: usize,
     input: usize,
     kernel: usize,
-    stride: usize,
     dilation: usize,
-    pad_before: usize,
-    pad_after: usize,
 ) -> (usize, usize) {
-    let dilation = if kernel == 1 && dilation != 0 { 1 } else { dilation };
-    let extent = kernel.saturating_sub(1).saturating_mul(dilation).saturating_add(1);
-    let padded = input.saturating_add(pad_before).saturating_add(pad_after);
-    // With `stride > padded - extent` there is exactly one output, as with `padded - extent + 1`.
-    let stride = match padded.checked_sub(extent) {
-        Some(room) if stride > room => room.saturating_add(1).max(1),
-        _ => stride,
+    let end = pad + input;
+    let (t0, t1) = if dilation == 1 {
+        (pad.saturating_sub(pos), end.saturating_sub(pos).min(kernel))
+    } else {
+        let t0 = if pos >= pad { 0 } else { (pad - pos - 1) / dilation + 1 };
+        (t0, if pos >= end { 0 } else { ((end - pos - 1) / dilation + 1).min(kernel) })
     };
-    (stride, dilation)
+    (t0.min(t1), t1)
+}
+
+/// A validated canonical [`Conv2dGeometry`] in the form the conv2d and dwconv drivers use: the
+/// batch, the extents, the kernel, steps and leading padding of both axes, and the interior
+/// output columns (every horizontal tap inside the input) that split each output row into a
+/// left border, an interior without padding tests and a right border.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spatial {
+    pub(crate) batch: usize,
+    pub(crate) in_h: usize,
+    pub(crate) in_w: usize,
+    pub(crate) out_h: usize,
+    pub(crate) out_w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) sh: usize,
+    pub(crate) sw: usize,
+    pub(crate) dh: usize,
+    pub(crate) dw: usize,
+    pub(crate) pt: usize,
+    pub(crate) pl: usize,
+    /// Output columns `ox_lo..ox_hi` have every horizontal tap inside the input
+    /// ([`ConvAxis::interior`]; `ox_lo <= ox_hi <= out_w`).
+    pub(crate) ox_lo: usize,
+    pub(crate) ox_hi: usize,
+}
+
+/// Implements `Deref<Target = Spatial>` for a family's plan type `$t` through its field `$f`,
+/// so that the family's drivers read the spatial facts as fields of their plan.
+macro_rules! deref_spatial {
+    ($t:ident . $f:ident) => {
+        impl core::ops::Deref for $t {
+            type Target = $crate::geometry::Spatial;
+            #[inline(always)]
+            fn deref(&self) -> &Self::Target {
+                &self.$f
+            }
+        }
+    };
+}
+pub(crate) use deref_spatial;
+
+impl Spatial {
+    /// The spatial form of `g` (validated, canonical) with its dims `d`.
+    pub(crate) fn new(g: &Conv2dGeometry, d: &Conv2dDims) -> Self {
+        let (ox_lo, ox_hi) = g.axis_w().interior(d.out_w);
+        Self {
+            batch: g.batch,
+            in_h: g.in_h,
+            in_w: g.in_w,
+            out_h: d.out_h,
+            out_w: d.out_w,
+            kh: g.kernel_h,
+            kw: g.kernel_w,
+            sh: g.stride_h,
+            sw: g.stride_w,
+            dh: g.dilation_h,
+            dw: g.dilation_w,
+            pt: g.padding.top,
+            pl: g.padding.left,
+            ox_lo,
+            ox_hi,
+        }
+    }
+
+    /// The valid kernel rows `ky0..ky1` of output row `oy < out_h` ([`valid_taps`]).
+    #[inline(always)]
+    pub(crate) fn row_taps(&self, oy: usize) -> (usize, usize) {
+        valid_taps(oy * self.sh, self.pt, self.in_h, self.kh, self.dh)
+    }
+
+    /// The valid kernel columns `kx0..kx1` of output column `ox < out_w` ([`valid_taps`]).
+    #[inline(always)]
+    pub(crate) fn col_taps(&self, ox: usize) -> (usize, usize) {
+        valid_taps(ox * self.sw, self.pl, self.in_w, self.kw, self.dw)
+    }
 }
 
 /// How to pad one spatial axis of a convolution.
@@ -522,5 +651,80 @@ impl Padding2d {
         let (top, bottom) = axis_padding(mode, in_h, kernel_h, stride_h, dilation_h)?;
         let (left, right) = axis_padding(mode, in_w, kernel_w, stride_w, dilation_w)?;
         Ok(Self { top, left, bottom, right })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConvAxis;
+
+    /// Every small axis: input, kernel, stride, dilation, padding before and after.
+    fn axes() -> impl Iterator<Item = ConvAxis> {
+        (1..7).flat_map(|input| {
+            (1..5).flat_map(move |kernel| {
+                (1..4).flat_map(move |stride| {
+                    (1..4).flat_map(move |dilation| {
+                        (0..4).flat_map(move |pad_before| {
+                            (0..4).map(move |pad_after| ConvAxis {
+                                input,
+                                kernel,
+                                stride,
+                                dilation,
+                                pad_before,
+                                pad_after,
+                            })
+                        })
+                    })
+                })
+            })
+        })
+    }
+
+    /// Tap `t` of output `o` reads input position `o·stride + t·dilation - pad_before`, if any.
+    fn inside(a: &ConvAxis, o: usize, t: usize) -> bool {
+        let pos = o * a.stride + t * a.dilation;
+        pos >= a.pad_before && pos - a.pad_before < a.input
+    }
+
+    #[test]
+    fn taps_are_exactly_the_taps_inside_the_input() {
+        for a in axes() {
+            let Ok(out) = a.out_extent("axis") else { continue };
+            for o in 0..out {
+                let (t0, t1) = a.taps(o);
+                assert!(t0 <= t1 && t1 <= a.kernel, "{a:?} o={o}: {t0}..{t1}");
+                for t in 0..a.kernel {
+                    assert_eq!((t0..t1).contains(&t), inside(&a, o, t), "{a:?} o={o} t={t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn interior_is_exactly_the_outputs_with_every_tap_inside() {
+        for a in axes() {
+            let Ok(out) = a.out_extent("axis") else { continue };
+            let (lo, hi) = a.interior(out);
+            assert!(lo <= hi && hi <= out, "{a:?}: {lo}..{hi} of {out}");
+            for o in 0..out {
+                let all = (0..a.kernel).all(|t| inside(&a, o, t));
+                assert_eq!((lo..hi).contains(&o), all, "{a:?} o={o}");
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_axis_has_the_same_outputs_and_taps() {
+        for a in axes() {
+            let Ok(out) = a.out_extent("axis") else { continue };
+            let c = a.canonical();
+            assert_eq!(c.out_extent("axis"), Ok(out), "{a:?} -> {c:?}");
+            for o in 0..out {
+                for t in 0..a.kernel {
+                    let pos = |x: &ConvAxis| o * x.stride + t * x.dilation;
+                    assert_eq!(pos(&c), pos(&a), "{a:?} -> {c:?}, o={o} t={t}");
+                }
+            }
+        }
     }
 }

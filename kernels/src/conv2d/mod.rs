@@ -44,6 +44,7 @@
 pub(crate) mod narrow;
 pub(crate) mod wide;
 
+use crate::geometry::{Conv2dDims, Spatial, deref_spatial};
 use crate::{Activation, Conv2dGeometry, KernelError, error::check_len};
 
 pub(crate) use narrow::{NarrowKernel, NarrowPlan, NarrowTile, NoNarrow, narrow_fns};
@@ -252,80 +253,64 @@ pub(crate) fn run<K: WideKernel>(
     check_len("input", d.input_len, input.len())?;
     check_len("output", d.output_len, output.len())?;
     (K::ENSURE)()?;
-    let s = Shape::new(g, d.out_h, d.out_w);
+    let s = Shape::new(g, &d);
     let (lo, hi) = act.bounds();
-    let (x, w, y) = (input.as_ptr(), packed.as_ptr(), output.as_mut_ptr());
+    let io = Io { input: input.as_ptr(), packed: packed.as_ptr(), output: output.as_mut_ptr(), lo, hi };
     match plan::<K>(g) {
         // SAFETY: the CPU has the tier's features (checked just above, and `K::Narrow`'s are
         // implied by `K`'s); the geometry is valid and canonical, its plan is the one matched,
         // and the input, packed and output lengths match it exactly (checked above).
-        Plan::Wide => unsafe { wide::run::<K>(&s, x, w, y, lo, hi) },
+        Plan::Wide => unsafe { wide::run::<K>(&s, io.input, io.packed, io.output, lo, hi) },
         // SAFETY: as above.
-        Plan::Narrow(c) => unsafe { K::Narrow::run_narrow(&s, c, x, w, y, lo, hi) },
+        Plan::Narrow(c) => unsafe { K::Narrow::run_narrow(&s, c, &io) },
     }
     Ok(())
 }
 
-/// Geometry in the form the kernels use (all from a validated canonical [`Conv2dGeometry`]).
+/// The buffers and activation bounds of one checked run, as the plans' drivers take them.
+#[derive(Clone, Copy)]
+pub(crate) struct Io {
+    /// The input, `batch·in_h·in_w·in_c` floats.
+    pub(crate) input: *const f32,
+    /// The packed weights of the run's plan.
+    pub(crate) packed: *const f32,
+    /// The output, `batch·out_h·out_w·out_c` floats.
+    pub(crate) output: *mut f32,
+    /// Activation lower bound.
+    pub(crate) lo: f32,
+    /// Activation upper bound.
+    pub(crate) hi: f32,
+}
+
+/// Geometry in the form the kernels use (all from a validated canonical [`Conv2dGeometry`]):
+/// the channel facts of the family, and the spatial form (extents, steps, the interior
+/// columns `ox_lo..ox_hi`) as the [`Spatial`] it dereferences to.
 pub(crate) struct Shape {
-    pub(crate) batch: usize,
-    pub(crate) in_h: usize,
-    pub(crate) in_w: usize,
+    /// The spatial form of the geometry, shared with the dwconv family.
+    sp: Spatial,
     pub(crate) in_c: usize,
     pub(crate) out_c: usize,
-    pub(crate) out_h: usize,
-    pub(crate) out_w: usize,
-    pub(crate) kh: usize,
-    pub(crate) kw: usize,
-    pub(crate) sh: usize,
-    pub(crate) sw: usize,
-    pub(crate) dh: usize,
-    pub(crate) dw: usize,
-    pub(crate) pt: usize,
-    pub(crate) pl: usize,
     pub(crate) groups: usize,
     pub(crate) cin_g: usize,
     pub(crate) cout_g: usize,
-    /// First output column whose every horizontal tap is inside the input.
-    pub(crate) ox_lo: usize,
-    /// One past the last such column (`ox_lo <= ox_hi <= out_w`).
-    pub(crate) ox_hi: usize,
     /// Interior tiles may read `kw · in_c` contiguous floats per kernel row (one group, no
     /// horizontal dilation).
     pub(crate) flat: bool,
 }
 
+deref_spatial!(Shape.sp);
+
 impl Shape {
-    /// The shape of `g` (valid, canonical) with output size `out_h × out_w`.
-    fn new(g: &Conv2dGeometry, out_h: usize, out_w: usize) -> Self {
-        let pl = g.padding.left;
-        let (sw, dw, kw) = (g.stride_w, g.dilation_w, g.kernel_w);
-        let ox_lo = pl.div_ceil(sw).min(out_w);
-        // ox is interior iff ox·sw >= pl and ox·sw + (kw-1)·dw - pl < in_w.
-        let reach = (kw - 1) * dw;
-        let ox_hi = if g.in_w + pl > reach { (g.in_w + pl - reach).div_ceil(sw).min(out_w) } else { 0 };
+    /// The shape of `g` (valid, canonical) with its dims `d`.
+    fn new(g: &Conv2dGeometry, d: &Conv2dDims) -> Self {
         Self {
-            batch: g.batch,
-            in_h: g.in_h,
-            in_w: g.in_w,
+            sp: Spatial::new(g, d),
             in_c: g.in_c,
             out_c: g.out_c,
-            out_h,
-            out_w,
-            kh: g.kernel_h,
-            kw,
-            sh: g.stride_h,
-            sw,
-            dh: g.dilation_h,
-            dw,
-            pt: g.padding.top,
-            pl,
             groups: g.groups,
             cin_g: g.in_c / g.groups,
             cout_g: g.out_c / g.groups,
-            ox_lo,
-            ox_hi: ox_hi.max(ox_lo),
-            flat: g.groups == 1 && dw == 1,
+            flat: g.groups == 1 && g.dilation_w == 1,
         }
     }
 
@@ -382,15 +367,13 @@ pub(crate) unsafe fn row(
     ch: usize,
 ) -> (Row, *mut f32) {
     // Valid ky: 0 <= oy·sh + ky·dh - pt < in_h.
+    let (ky0, ky1) = s.row_taps(oy);
     let iy0 = (oy * s.sh) as isize - s.pt as isize;
-    let ky0 = if iy0 >= 0 { 0 } else { (-iy0 as usize).div_ceil(s.dh) };
-    let ky1 =
-        if iy0 >= s.in_h as isize { 0 } else { ((s.in_h as isize - iy0) as usize).div_ceil(s.dh).min(s.kh) };
     // SAFETY: n < batch and ch < in_c: a position inside the first pixel of image n.
     let img = unsafe { input.add(n * s.in_h * s.in_w * s.in_c + ch) };
     // SAFETY: (n, oy) < (batch, out_h): the row start is inside `output`.
     let out_row = unsafe { output.add((n * s.out_h + oy) * s.out_w * s.out_c) };
-    (Row { img, ky0: ky0.min(ky1), ky1, iy0 }, out_row)
+    (Row { img, ky0, ky1, iy0 }, out_row)
 }
 
 /// Repeats `body` with `$i` bound to each listed constant, so that array indices in it are

@@ -1,7 +1,7 @@
 //! The narrow plan: many groups of 1, 2 or 4 channels, vectorized across groups with in-group
 //! lane rotations (see the family docs in [`super`]).
 
-use super::{Row, Shape, Vector, ZEROS, row, unroll};
+use super::{Io, Row, Shape, Vector, ZEROS, row, unroll};
 
 /// Pixels per register tile of the narrow plan (the tiles unroll over exactly these).
 const MR: usize = 8;
@@ -26,19 +26,14 @@ pub(crate) unsafe trait NarrowKernel: Vector + Sized {
     /// # Safety
     /// Features available.
     unsafe fn rotate<const C: usize>(x: Self::V, r: usize) -> Self::V;
-    /// [`run`]`::<Self>` compiled with the tier's target features.
+    /// [`run`]`::<Self>` compiled with the tier's target features, on the [`Io`] of input `x`,
+    /// packed weights `w`, output `y` and bounds `lo..=hi`, taken as scalars (in registers):
+    /// with an `&Io` argument the x86 tiles inlined here spilled more scalars in their FMA
+    /// loops.
     ///
     /// # Safety
     /// As [`NarrowPlan::run_narrow`].
-    unsafe fn narrow_run(
-        s: &Shape,
-        c: usize,
-        input: *const f32,
-        packed: *const f32,
-        output: *mut f32,
-        lo: f32,
-        hi: f32,
-    );
+    unsafe fn narrow_run(s: &Shape, c: usize, x: *const f32, w: *const f32, y: *mut f32, lo: f32, hi: f32);
     /// [`tile`]`::<Self, C, MASKED, INTERIOR, K3>` compiled with the tier's target features.
     ///
     /// # Safety
@@ -58,14 +53,15 @@ macro_rules! narrow_fns {
         unsafe fn narrow_run(
             s: &$crate::conv2d::Shape,
             c: usize,
-            input: *const f32,
-            packed: *const f32,
-            output: *mut f32,
+            x: *const f32,
+            w: *const f32,
+            y: *mut f32,
             lo: f32,
             hi: f32,
         ) {
+            let io = $crate::conv2d::Io { input: x, packed: w, output: y, lo, hi };
             // SAFETY: forwarded contract, compiled with the tier's features.
-            unsafe { $crate::conv2d::narrow::run::<Self>(s, c, input, packed, output, lo, hi) }
+            unsafe { $crate::conv2d::narrow::run::<Self>(s, c, &io) }
         }
 
         $(#[$attr])*
@@ -92,18 +88,10 @@ pub(crate) unsafe trait NarrowPlan {
     ///
     /// # Safety
     /// The CPU has the kernel's features; `s` comes from a validated canonical geometry whose
-    /// plan is narrow with `c` channels per group; `input`, `packed` and `output` point to
-    /// exactly `batch·in_h·in_w·in_c`, the narrow packed length and `batch·out_h·out_w·out_c`
-    /// floats.
-    unsafe fn run_narrow(
-        s: &Shape,
-        c: usize,
-        input: *const f32,
-        packed: *const f32,
-        output: *mut f32,
-        lo: f32,
-        hi: f32,
-    );
+    /// plan is narrow with `c` channels per group; `io`'s `input`, `packed` and `output` point
+    /// to exactly `batch·in_h·in_w·in_c`, the narrow packed length and
+    /// `batch·out_h·out_w·out_c` floats.
+    unsafe fn run_narrow(s: &Shape, c: usize, io: &Io);
 }
 
 /// A tier without a narrow plan: every geometry takes the wide plan.
@@ -113,24 +101,16 @@ pub(crate) struct NoNarrow;
 unsafe impl NarrowPlan for NoNarrow {
     const ENABLED: bool = false;
     const LANES: usize = 1;
-    unsafe fn run_narrow(_: &Shape, _: usize, _: *const f32, _: *const f32, _: *mut f32, _: f32, _: f32) {}
+    unsafe fn run_narrow(_: &Shape, _: usize, _: &Io) {}
 }
 
 // SAFETY: `run` is sound under `run_narrow`'s contract.
 unsafe impl<K: NarrowKernel> NarrowPlan for K {
     const ENABLED: bool = true;
     const LANES: usize = K::LANES;
-    unsafe fn run_narrow(
-        s: &Shape,
-        c: usize,
-        input: *const f32,
-        packed: *const f32,
-        output: *mut f32,
-        lo: f32,
-        hi: f32,
-    ) {
+    unsafe fn run_narrow(s: &Shape, c: usize, io: &Io) {
         // SAFETY: forwarded contract.
-        unsafe { K::narrow_run(s, c, input, packed, output, lo, hi) }
+        unsafe { K::narrow_run(s, c, io.input, io.packed, io.output, io.lo, io.hi) }
     }
 }
 
@@ -157,15 +137,8 @@ pub(crate) struct NarrowTile<'a> {
 /// # Safety
 /// As [`NarrowPlan::run_narrow`].
 #[inline(always)]
-pub(crate) unsafe fn run<K: NarrowKernel>(
-    s: &Shape,
-    c: usize,
-    input: *const f32,
-    packed: *const f32,
-    output: *mut f32,
-    lo: f32,
-    hi: f32,
-) {
+pub(crate) unsafe fn run<K: NarrowKernel>(s: &Shape, c: usize, io: &Io) {
+    let Io { input, packed, output, lo, hi } = *io;
     let l = K::LANES;
     let vlen = l * (1 + s.kh * s.kw * c);
     for n in 0..s.batch {

@@ -32,6 +32,7 @@
 //! Channel remainders use the tier's masked loads and stores, so no element outside the given
 //! slices is ever read or written.
 
+use crate::geometry::{Spatial, deref_spatial};
 use crate::reference::check_depthwise;
 use crate::{
     Activation, Conv2dGeometry, KernelError,
@@ -119,25 +120,13 @@ pub(crate) fn has_fast_kernel(g: &Conv2dGeometry) -> bool {
         && matches!(g.stride_w, 1 | 2)
 }
 
-/// The taps `t` in `t0..t1` (a subrange of `0..k`) whose padded position `pos + t·dil` lies
-/// inside the input, i.e. in `pad..pad + extent`. All in `usize`: `pos + (k-1)·dil` is below
-/// the padded extent, which the geometry's validation proved fits.
-#[inline]
-pub(crate) fn tap_range(pos: usize, pad: usize, extent: usize, k: usize, dil: usize) -> (usize, usize) {
-    let end = pad + extent;
-    let (t0, t1) = if dil == 1 {
-        (pad.saturating_sub(pos), end.saturating_sub(pos).min(k))
-    } else {
-        let t0 = if pos >= pad { 0 } else { (pad - pos - 1) / dil + 1 };
-        (t0, if pos >= end { 0 } else { ((end - pos - 1) / dil + 1).min(k) })
-    };
-    (t0.min(t1), t1)
-}
-
-/// The per-call constants of a validated canonical depthwise geometry, for tiles of `lanes`.
+/// The per-call constants of a validated canonical depthwise geometry, for tiles of `lanes`;
+/// its spatial form (extents, steps, the interior columns `ox_lo..ox_hi`) is the [`Spatial`]
+/// it dereferences to.
 #[derive(Clone, Copy)]
 pub(crate) struct Plan {
-    pub(crate) batch: usize,
+    /// The spatial form of the geometry, shared with the conv2d family.
+    sp: Spatial,
     pub(crate) c: usize,
     /// Tiles of `lanes` full channels.
     pub(crate) full_tiles: usize,
@@ -145,24 +134,11 @@ pub(crate) struct Plan {
     pub(crate) rem: usize,
     /// Floats per packed tile.
     pub(crate) tile_len: usize,
-    pub(crate) in_h: usize,
-    pub(crate) in_w: usize,
-    pub(crate) out_h: usize,
-    pub(crate) out_w: usize,
-    pub(crate) kh: usize,
-    pub(crate) kw: usize,
-    pub(crate) sh: usize,
-    pub(crate) sw: usize,
-    pub(crate) dh: usize,
-    pub(crate) dw: usize,
-    pub(crate) pt: usize,
-    pub(crate) pl: usize,
-    /// Output columns `ox_lo..ox_hi` have every horizontal tap inside the input.
-    pub(crate) ox_lo: usize,
-    pub(crate) ox_hi: usize,
     /// [`has_fast_kernel`] of the geometry.
     pub(crate) fast: bool,
 }
+
+deref_spatial!(Plan.sp);
 
 impl Plan {
     /// Canonicalises `g` and checks every argument of a run with tiles of `lanes`, in the
@@ -186,35 +162,12 @@ impl Plan {
         check_len("packed", packed_len(g, lanes)?, packed.len())?;
         check_len("input", d.input_len, input.len())?;
         check_len("output", d.output_len, output.len())?;
-        let (pl, sw, dw, kw, in_w, out_w) =
-            (g.padding.left, g.stride_w, g.dilation_w, g.kernel_w, g.in_w, d.out_w);
-        // First column whose leftmost tap is inside: ox·sw >= pl.
-        let ox_lo = if pl == 0 { 0 } else { (pl - 1) / sw + 1 }.min(out_w);
-        // Columns whose rightmost tap is inside: ox·sw + (kw-1)·dw < pl + in_w (no overflow:
-        // pl + in_w <= padded width, validated).
-        let span = (kw - 1) * dw;
-        let limit = pl + in_w;
-        let ox_hi = if limit > span { (limit - span - 1) / sw + 1 } else { 0 }.clamp(ox_lo, out_w);
         Ok(Self {
-            batch: g.batch,
+            sp: Spatial::new(g, &d),
             c: g.in_c,
             full_tiles: g.in_c / lanes,
             rem: g.in_c % lanes,
             tile_len: tile_len(g, lanes)?,
-            in_h: g.in_h,
-            in_w,
-            out_h: d.out_h,
-            out_w,
-            kh: g.kernel_h,
-            kw,
-            sh: g.stride_h,
-            sw,
-            dh: g.dilation_h,
-            dw,
-            pt: g.padding.top,
-            pl,
-            ox_lo,
-            ox_hi,
             fast: has_fast_kernel(g),
         })
     }
@@ -224,7 +177,7 @@ impl Plan {
     #[inline(always)]
     fn row(&self, input: *const f32, output: *mut f32, n: usize, oy: usize) -> Row {
         let pos = oy * self.sh;
-        let (ky0, ky1) = tap_range(pos, self.pt, self.in_h, self.kh, self.dh);
+        let (ky0, ky1) = self.row_taps(oy);
         let img = input.wrapping_add(n * self.in_h * self.in_w * self.c);
         let out = output.wrapping_add((n * self.out_h + oy) * self.out_w * self.c);
         Row { img, pos, ky0, ky1, rows: [img; MAX_FAST_K], out }
@@ -236,7 +189,7 @@ impl Plan {
     fn set_rows(&self, row: &mut Row) {
         for (r, slot) in row.rows.iter_mut().enumerate().take(row.ky1 - row.ky0) {
             let iy = row.pos + (row.ky0 + r) * self.dh - self.pt;
-            // ky0 + r < ky1, so iy is a valid input row (tap_range) of the image.
+            // ky0 + r < ky1, so iy is a valid input row (`row_taps`) of the image.
             *slot = row.img.wrapping_add(iy * self.in_w * self.c);
         }
     }
@@ -840,8 +793,8 @@ pub(crate) unsafe fn pair_view<V: DwVec, const KW: usize, const S: usize, const 
 #[inline(always)]
 unsafe fn border_pixel<V: DwVec, const M: bool>(cx: &Ctx<V::Env>, row: &Row, v: View, ox: usize, bias: V) {
     let p = &cx.p;
-    let (kx0, kx1) = tap_range(ox * p.sw, p.pl, p.in_w, p.kw, p.dw);
-    // SAFETY: (iy, ix) is inside the input image (tap_range) and the view's lanes are in the
+    let (kx0, kx1) = p.col_taps(ox);
+    // SAFETY: (iy, ix) is inside the input image (valid taps) and the view's lanes are in the
     // pixel; the weights are inside the tile; the output pixel is inside the row.
     unsafe {
         let mut acc = [bias, V::zero()];

@@ -5,7 +5,7 @@
 //! are monomorphised and inlined into an ISA's `#[target_feature]` function, so every vector
 //! primitive gets that ISA's codegen.
 
-use super::{Layout, SepVector, tap_range};
+use super::{Layout, SepVector};
 use crate::{Activation, SeparableDims, SeparablePassGeometry};
 
 /// Output rows per band of the input-major column kernel.
@@ -35,6 +35,54 @@ macro_rules! with_const {
 struct Clamp<K: SepVector> {
     lo: K::V,
     hi: K::V,
+}
+
+/// What every row and column walk of one pass reads: the validated canonical geometry, the
+/// packed layout and buffer, and the activation bounds.
+struct Pass<'a, K: SepVector> {
+    g: &'a SeparablePassGeometry,
+    lay: &'a Layout,
+    packed: &'a [f32],
+    cl: Clamp<K>,
+}
+
+impl<'a, K: SepVector> Pass<'a, K> {
+    /// The pass of `g` with layout `lay` on `packed`, clamped to `act`.
+    ///
+    /// # Safety
+    /// Target features.
+    #[inline(always)]
+    unsafe fn new(g: &'a SeparablePassGeometry, lay: &'a Layout, packed: &'a [f32], act: Activation) -> Self {
+        let (lo, hi) = act.bounds();
+        // SAFETY: target features (caller).
+        let cl = unsafe { Clamp { lo: K::splat(lo), hi: K::splat(hi) } };
+        Self { g, lay, packed, cl }
+    }
+
+    /// The tap-major blocks of a flat pass over the weight and bias patterns (see
+    /// [`FlatTaps`]): `nt` taps `tap_step` apart from `src`, the first tap's weight pattern
+    /// row `w_row`, output at `dst`.
+    #[inline(always)]
+    fn flat_taps(
+        &self,
+        src: *const f32,
+        tap_step: usize,
+        nt: usize,
+        w_row: usize,
+        dst: *mut f32,
+    ) -> FlatTaps {
+        let (pw, lay) = (self.packed.as_ptr(), self.lay);
+        FlatTaps {
+            src,
+            tap_step,
+            nt,
+            w: pw.wrapping_add(lay.pat_w + w_row * lay.pstride),
+            w_step: lay.pstride,
+            bias: pw.wrapping_add(lay.pat_bias),
+            dst,
+            period: lay.period,
+        }
+    }
 }
 
 /// Loads a vector, or when `M` the live lanes of `tail` (others 0).
@@ -218,9 +266,8 @@ pub(crate) unsafe fn row_pass<K: SepVector>(
     act: Activation,
     output: &mut [f32],
 ) {
-    let (lo, hi) = act.bounds();
     // SAFETY: target features (caller).
-    let cl: Clamp<K> = unsafe { Clamp { lo: K::splat(lo), hi: K::splat(hi) } };
+    let p = unsafe { Pass::<K>::new(g, lay, packed, act) };
     let c = g.channels;
     let in_len = g.in_w * c;
     let out_len = d.out_w * c;
@@ -238,11 +285,11 @@ pub(crate) unsafe fn row_pass<K: SepVector>(
         if flat {
             // SAFETY: target features (caller); slices of the validated lengths;
             // `span + EDGE_SLACK <= EDGE_BUF` and `pad_before·C + W·C` fits (checked above).
-            unsafe { row_flat::<K>(g, lay, span, src, packed, dst, &mut buf, cl) };
+            unsafe { row_flat(&p, span, src, dst, &mut buf) };
         } else {
             // SAFETY: target features (caller); `src`/`dst` are one input/output row of the
             // validated geometry; `packed` has `lay.len` floats.
-            unsafe { row_pixels::<K>(g, d.out_w, lay, src, packed, dst, cl) };
+            unsafe { row_pixels(&p, d.out_w, src, dst) };
         }
     }
 }
@@ -336,23 +383,19 @@ unsafe fn tap_blocks<K: SepVector>(ft: &FlatTaps, (f_lo, f_hi): (usize, usize), 
 /// Stride-1 row pass of one row, flat vectors (see the parent module).
 ///
 /// # Safety
-/// Target features; `g.stride == 1`; `src` is one input row (`W·C`), `dst` one output row
-/// (`out_w·C`), `packed` has `lay.len` floats; `span == (k-1)·dilation·C` and
+/// Target features; `p.g.stride == 1`; `src` is one input row (`W·C`), `dst` one output row
+/// (`out_w·C`), `p.packed` has `p.lay.len` floats; `span == (k-1)·dilation·C` and
 /// `span + EDGE_SLACK <= EDGE_BUF`; `pad_before·C + W·C` does not overflow.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn row_flat<K: SepVector>(
-    g: &SeparablePassGeometry,
-    lay: &Layout,
+    p: &Pass<'_, K>,
     span: usize,
     src: &[f32],
-    packed: &[f32],
     dst: &mut [f32],
     buf: &mut [f32; EDGE_BUF],
-    cl: Clamp<K>,
 ) {
+    let g = p.g;
     let c = g.channels;
-    let period = lay.period;
     let pad_c = g.pad_before * c;
     let (in_len, out_len) = (src.len(), dst.len());
     // Vectors start at f = s0 + L·i; with L | C every tap window then starts on a vector-size
@@ -366,27 +409,15 @@ unsafe fn row_flat<K: SepVector>(
         _ => 0,
     };
     let (f_lo, f_hi) = if i_lo < i_hi { (s0 + K::LANES * i_lo, s0 + K::LANES * i_hi) } else { (0, 0) };
-    let pw = packed.as_ptr();
-    let sp = src.as_ptr();
-    let dp = dst.as_mut_ptr();
-    let ft = FlatTaps {
-        src: sp.wrapping_sub(pad_c),
-        tap_step: g.dilation * c,
-        nt: g.kernel,
-        w: pw.wrapping_add(lay.pat_w),
-        w_step: lay.pstride,
-        bias: pw.wrapping_add(lay.pat_bias),
-        dst: dp,
-        period,
-    };
+    let ft = p.flat_taps(src.as_ptr().wrapping_sub(pad_c), g.dilation * c, g.kernel, 0, dst.as_mut_ptr());
     // SAFETY: interior vectors f_lo..f_hi: their windows f - pad·C + t·dil·C .. +L lie in `src`
     // (interior definition); weight/bias pattern reads end at pat_w + t·S + wo + L <= lay.len
     // for t < k (wo < LP); outputs end <= f_hi <= out_len.
-    unsafe { tap_blocks::<K>(&ft, (f_lo, f_hi), cl) };
+    unsafe { tap_blocks::<K>(&ft, (f_lo, f_hi), p.cl) };
     // SAFETY: same contract as this function; both ranges lie within the output row.
     unsafe {
-        row_flat_edge::<K>(g, lay, span, src, packed, dst, buf, (0, f_lo), cl);
-        row_flat_edge::<K>(g, lay, span, src, packed, dst, buf, (f_hi, out_len), cl);
+        row_flat_edge(p, span, src, dst, buf, (0, f_lo));
+        row_flat_edge(p, span, src, dst, buf, (f_hi, out_len));
     }
 }
 
@@ -395,25 +426,22 @@ unsafe fn row_flat<K: SepVector>(
 ///
 /// # Safety
 /// As [`row_flat`]; `f0 <= f1 <= dst.len()`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn row_flat_edge<K: SepVector>(
-    g: &SeparablePassGeometry,
-    lay: &Layout,
+    p: &Pass<'_, K>,
     span: usize,
     src: &[f32],
-    packed: &[f32],
     dst: &mut [f32],
     buf: &mut [f32; EDGE_BUF],
     (f0, f1): (usize, usize),
-    cl: Clamp<K>,
 ) {
+    let (g, lay, cl) = (p.g, p.lay, p.cl);
     let lanes = K::LANES;
     let c = g.channels;
     let pad_c = g.pad_before * c;
     // Largest chunk of outputs (a multiple of L) whose window fits in the buffer.
     let chunk = (EDGE_BUF - span) / lanes * lanes - lanes;
-    let pw = packed.as_ptr();
+    let pw = p.packed.as_ptr();
     let mut a = f0;
     while a < f1 {
         let b = (a + chunk).min(f1);
@@ -468,17 +496,10 @@ unsafe fn row_flat_edge<K: SepVector>(
 ///
 /// # Safety
 /// Target features; `src` is one input row (`W·C`), `dst` one output row (`out_w·C`) of the
-/// validated geometry `g`; `packed` has `lay.len` floats.
+/// validated geometry `p.g`; `p.packed` has `p.lay.len` floats.
 #[inline(always)]
-unsafe fn row_pixels<K: SepVector>(
-    g: &SeparablePassGeometry,
-    out_w: usize,
-    lay: &Layout,
-    src: &[f32],
-    packed: &[f32],
-    dst: &mut [f32],
-    cl: Clamp<K>,
-) {
+unsafe fn row_pixels<K: SepVector>(p: &Pass<'_, K>, out_w: usize, src: &[f32], dst: &mut [f32]) {
+    let (g, lay, cl) = (p.g, p.lay, p.cl);
     let c = g.channels;
     let (k, s, dil, pad) = (g.kernel, g.stride, g.dilation, g.pad_before);
     let ntiles = lay.cpad / K::LANES;
@@ -486,9 +507,9 @@ unsafe fn row_pixels<K: SepVector>(
     // SAFETY: target features (caller).
     let (full, tail_part) = unsafe { (K::tail(K::LANES), K::tail(tail)) };
     // Interior pixels: every tap inside the row.
-    let x_lo = pad.div_ceil(s).min(out_w);
-    let x_hi = (g.in_w - 1 + pad).checked_sub((k - 1) * dil).map_or(0, |x| x / s + 1).clamp(x_lo, out_w);
-    let pw = packed.as_ptr();
+    let axis = g.along();
+    let (x_lo, x_hi) = axis.interior(out_w);
+    let pw = p.packed.as_ptr();
     let sp = src.as_ptr();
     let dp = dst.as_mut_ptr();
     // One block of `R` pixels from pixel x (first input pixel `ix`, taps t0..t0+nt) for each
@@ -508,7 +529,7 @@ unsafe fn row_pixels<K: SepVector>(
                     out_step: if $r > 1 { c } else { 0 },
                 };
                 // SAFETY: target features (caller); the `R` pixels' taps t0..t0+nt read pixels
-                // inside the row (interior, or tap_range), channels ch..ch+L (the live lanes
+                // inside the row (interior, or valid taps), channels ch..ch+L (the live lanes
                 // of the tail in the last tile, so within C); when nt == 0 `src` is not read;
                 // weights at plain_w + t·Cp + ch + L <= lay.len, the bias at ch + L <= Cp;
                 // outputs: pixels < out_w, the same channels.
@@ -529,8 +550,8 @@ unsafe fn row_pixels<K: SepVector>(
         x += K::RT;
     }
     for x in (0..x_lo).chain(x..out_w) {
-        let (t0, t1) = tap_range(x * s, k, dil, pad, g.in_w);
-        let nt = t1.saturating_sub(t0);
+        let (t0, t1) = axis.taps(x);
+        let nt = t1 - t0;
         let ix = if nt > 0 { x * s + t0 * dil - pad } else { 0 };
         tiles!(1, x, ix, t0, nt);
     }
@@ -553,9 +574,8 @@ pub(crate) unsafe fn col_pass<K: SepVector>(
     act: Activation,
     output: &mut [f32],
 ) {
-    let (lo, hi) = act.bounds();
     // SAFETY: target features (caller).
-    let cl: Clamp<K> = unsafe { Clamp { lo: K::splat(lo), hi: K::splat(hi) } };
+    let p = unsafe { Pass::<K>::new(g, lay, packed, act) };
     let row = g.in_w * g.channels;
     let in_plane = g.in_h * row;
     let out_plane = d.out_h * row;
@@ -569,7 +589,7 @@ pub(crate) unsafe fn col_pass<K: SepVector>(
                 // SAFETY: target features (caller); `src`/`dst` are one image of the validated
                 // geometry; band rows oy..oy+r < out_h.
                 with_const!(r, R in [1, 2, 3, 4, 5, 6] => unsafe {
-                    col_band_rows::<K, R>(g, lay, src, packed, dst, oy, cl)
+                    col_band_rows::<K, R>(&p, src, dst, oy)
                 });
                 oy += r;
             }
@@ -577,7 +597,7 @@ pub(crate) unsafe fn col_pass<K: SepVector>(
             for oy in 0..d.out_h {
                 // SAFETY: target features (caller); one image of the validated geometry;
                 // oy < out_h.
-                unsafe { col_row_taps::<K>(g, lay, src, packed, dst, oy, cl) };
+                unsafe { col_row_taps(&p, src, dst, oy) };
             }
         }
     }
@@ -587,17 +607,15 @@ pub(crate) unsafe fn col_pass<K: SepVector>(
 ///
 /// # Safety
 /// Target features; `src` one input image (`H·W·C`), `dst` one output image (`out_h·W·C`),
-/// `packed` `lay.len` floats; `oy + R <= out_h`; stride and dilation are 1.
+/// `p.packed` `p.lay.len` floats; `oy + R <= out_h`; stride and dilation are 1.
 #[inline(always)]
 unsafe fn col_band_rows<K: SepVector, const R: usize>(
-    g: &SeparablePassGeometry,
-    lay: &Layout,
+    p: &Pass<'_, K>,
     src: &[f32],
-    packed: &[f32],
     dst: &mut [f32],
     oy: usize,
-    cl: Clamp<K>,
 ) {
+    let (g, lay, cl) = (p.g, p.lay, p.cl);
     let lanes = K::LANES;
     let row = g.in_w * g.channels;
     let k = g.kernel;
@@ -612,7 +630,7 @@ unsafe fn col_band_rows<K: SepVector, const R: usize>(
     let align = if (row * 4).is_multiple_of(64) { 64 } else { 4 * lanes };
     let s0 = align_offset(src.as_ptr(), row, align).min(row);
     let end = s0 + (row - s0) / lanes * lanes;
-    let pw = packed.as_ptr();
+    let pw = p.packed.as_ptr();
     // When no input row is valid the kernel reads nothing; point at the image start.
     // rel_lo < rel_hi implies oy + rel_lo >= pad: the input row of rel_lo.
     let sp = if rel_lo < rel_hi { src[(oy + rel_lo - g.pad_before) * row..].as_ptr() } else { src.as_ptr() };
@@ -685,44 +703,25 @@ unsafe fn col_band_rows<K: SepVector, const R: usize>(
 ///
 /// # Safety
 /// Target features; `src` one input image (`H·W·C`), `dst` one output image (`out_h·W·C`),
-/// `packed` `lay.len` floats; `oy < out_h`.
+/// `p.packed` `p.lay.len` floats; `oy < out_h`.
 #[inline(always)]
-unsafe fn col_row_taps<K: SepVector>(
-    g: &SeparablePassGeometry,
-    lay: &Layout,
-    src: &[f32],
-    packed: &[f32],
-    dst: &mut [f32],
-    oy: usize,
-    cl: Clamp<K>,
-) {
+unsafe fn col_row_taps<K: SepVector>(p: &Pass<'_, K>, src: &[f32], dst: &mut [f32], oy: usize) {
+    let (g, cl) = (p.g, p.cl);
     let lanes = K::LANES;
     let row = g.in_w * g.channels;
-    let period = lay.period;
-    let (t0, t1) = tap_range(oy * g.stride, g.kernel, g.dilation, g.pad_before, g.in_h);
-    let nt = t1.saturating_sub(t0);
-    let pw = packed.as_ptr();
+    let (t0, t1) = g.along().taps(oy);
+    let nt = t1 - t0;
     let sp = if nt > 0 {
         src[(oy * g.stride + t0 * g.dilation - g.pad_before) * row..].as_ptr()
     } else {
         src.as_ptr()
     };
     let dp = dst[oy * row..].as_mut_ptr();
-    let w0 = lay.pat_w + if nt > 0 { t0 * lay.pstride } else { 0 };
     let s0 = align_offset(src.as_ptr(), row, 4 * lanes).min(row);
     let end = s0 + (row - s0) / lanes * lanes;
-    let ft = FlatTaps {
-        src: sp,
-        tap_step: g.dilation * row,
-        nt,
-        w: pw.wrapping_add(w0),
-        w_step: lay.pstride,
-        bias: pw.wrapping_add(lay.pat_bias),
-        dst: dp,
-        period,
-    };
+    let ft = p.flat_taps(sp, g.dilation * row, nt, if nt > 0 { t0 } else { 0 }, dp);
     // SAFETY: (all the calls below) target features (caller); taps t0..t1 read input rows
-    // oy·s + t·dil - pad inside the image (tap_range), vectors f + j·LP .. +L within those
+    // oy·s + t·dil - pad inside the image (valid taps), vectors f + j·LP .. +L within those
     // rows (only the live lanes, up to the row's end, for the head and tail); weight/bias
     // pattern reads end at offset wo + L <= S for taps < k; outputs: row oy, the same vectors.
     unsafe {
