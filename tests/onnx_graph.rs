@@ -28,6 +28,7 @@ const MODELS: &[&str] = &[
     "avgpool_excl_pad",
     "avgpool_incl_pad",
     "pool_ceil",
+    "shufflenet_units",
     "se_block",
     "softmax_head",
     "softmax_channels",

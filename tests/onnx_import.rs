@@ -268,6 +268,20 @@ fn interpret(model: &Model, input: &Npy) -> Val {
         let out = match &node.op {
             OpSpec::Conv(spec) => conv(x, spec),
             OpSpec::Softmax => softmax(x),
+            OpSpec::ChannelShuffle { groups } => {
+                let (c, g) = (x.shape.c, *groups);
+                let mut data = x.data.clone();
+                for (dst, src) in data.chunks_mut(c).zip(x.data.chunks(c)) {
+                    for (k, &v) in src.iter().enumerate() {
+                        dst[(k % (c / g)) * g + k / (c / g)] = v;
+                    }
+                }
+                Val { shape: x.shape, data }
+            }
+            OpSpec::SliceChannels { start, len } => {
+                let data = x.data.chunks(x.shape.c).flat_map(|px| px[*start..start + len].to_vec()).collect();
+                Val { shape: Shape4 { c: *len, ..x.shape }, data }
+            }
             OpSpec::BatchNorm(bn) => batch_norm(x, bn),
             OpSpec::Activation(act) => {
                 let mut y = x.clone();
@@ -361,6 +375,8 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::Dense(_) => "Dense",
             OpSpec::Concat => "Concat",
             OpSpec::Softmax => "Softmax",
+            OpSpec::ChannelShuffle { .. } => "ChannelShuffle",
+            OpSpec::SliceChannels { .. } => "SliceChannels",
         })
         .collect()
 }
@@ -898,6 +914,41 @@ fn mul_and_constant_arithmetic_plan_as_channel_ops() {
     let mut m = decode("se_block");
     node(&mut m, "div6").input.swap(0, 1);
     assert_names(&import(&m).unwrap_err(), &["\"div6\"", "divided by a computed value"]);
+}
+
+#[test]
+fn shufflenet_split_shuffle_and_slice_plan_as_channel_copies() {
+    let m = load("shufflenet_units");
+    assert_eq!(m.batch, Batch::Symbolic { name: "N".into() });
+    let kinds = ops(&m);
+    assert_eq!(kinds.iter().filter(|&&k| k == "ChannelShuffle").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|&&k| k == "SliceChannels").count(), 3, "{kinds:?}");
+    let slices: Vec<(usize, usize)> = m
+        .nodes
+        .iter()
+        .filter_map(|n| match n.op {
+            OpSpec::SliceChannels { start, len } => Some((start, len)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(slices, [(0, 8), (8, 8), (24, 8)]);
+
+    // Another Transpose, or the 5-D view read by anything but the shuffle, is refused.
+    let mut m = decode("shufflenet_units");
+    let t = graph(&mut m).node.iter_mut().find(|n| n.op_type() == "Transpose").unwrap();
+    t.attribute[0].ints = vec![0, 1, 2, 4, 3];
+    assert_names(&import(&m).unwrap_err(), &["Transpose", "perm = [0, 1, 2, 4, 3]", "channel shuffle"]);
+    let mut m = decode("shufflenet_units");
+    let view = graph(&mut m).node.iter().find(|n| n.op_type() == "Reshape").unwrap().output[0].clone();
+    let t = graph(&mut m).node.iter_mut().find(|n| n.op_type() == "Transpose").unwrap();
+    t.op_type = Some("Relu".into());
+    t.attribute.clear();
+    let err = import(&m).unwrap_err();
+    assert_names(&err, &[&format!("{view:?}"), "5-D", "channel shuffle"]);
+    // Split sizes that do not add up.
+    let mut m = decode("shufflenet_units");
+    initializer(&mut m, "halves").raw_data = Some([8i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect());
+    assert_names(&import(&m).unwrap_err(), &["\"split\"", "[8, 7]", "16 channels"]);
 }
 
 #[test]

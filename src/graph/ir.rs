@@ -137,6 +137,19 @@ pub enum OpSpec {
     Dense(DenseSpec),
     /// Concatenation of two or more inputs along channels.
     Concat,
+    /// Channel shuffle with `groups` groups (ShuffleNet): output channel `j·groups + i` is input
+    /// channel `i·(C/groups) + j`, one input.
+    ChannelShuffle {
+        /// Groups (divides the channel count).
+        groups: usize,
+    },
+    /// Channels `start..start + len` of every pixel, one input (a Split or Slice on channels).
+    SliceChannels {
+        /// First channel.
+        start: usize,
+        /// Channel count.
+        len: usize,
+    },
     /// Softmax over the channels of every pixel (the features of a flat value), one input:
     /// `out[p][c] = exp(x[p][c] - max_c x[p]) / Σ_c exp(x[p][c] - max_c x[p])`.
     Softmax,

@@ -57,6 +57,12 @@ enum Exec {
     FlattenNchw,
     Concat,
     Softmax,
+    ChannelShuffle {
+        groups: usize,
+    },
+    SliceChannels {
+        start: usize,
+    },
 }
 
 /// One planned step: `output = exec(inputs)`, each tensor in an arena slot.
@@ -566,6 +572,8 @@ fn op_name(exec: &Exec) -> &'static str {
         Exec::FlattenNchw => "flatten",
         Exec::Concat => "concat",
         Exec::Softmax => "softmax",
+        Exec::ChannelShuffle { .. } => "channel_shuffle",
+        Exec::SliceChannels { .. } => "slice_channels",
     }
 }
 
@@ -579,7 +587,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
         Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool/reference",
         Exec::Dense(d) => d.kernel_name(),
-        Exec::FlattenNchw | Exec::Concat => "copy",
+        Exec::FlattenNchw | Exec::Concat | Exec::ChannelShuffle { .. } | Exec::SliceChannels { .. } => "copy",
         Exec::Softmax => "softmax/portable",
     }
 }
@@ -624,6 +632,33 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
         Exec::FlattenNchw => {
             let input = view(0)?;
             Ok(nhwc_to_nchw(input.shape(), input.as_slice(), out_slice)?)
+        }
+        Exec::ChannelShuffle { groups } => {
+            let input = view(0)?;
+            let c = out_shape.c;
+            let per_group = c / (*groups).max(1);
+            for (dst, src) in out_slice.chunks_exact_mut(c).zip(input.as_slice().chunks_exact(c)) {
+                // Input channel i·per_group + j goes to output channel j·groups + i.
+                for (i, group) in src.chunks_exact(per_group.max(1)).enumerate() {
+                    for (j, &v) in group.iter().enumerate() {
+                        if let Some(d) = dst.get_mut(j * groups + i) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Exec::SliceChannels { start } => {
+            let input = view(0)?;
+            let (c_in, c) = (input.shape().c, out_shape.c);
+            for (dst, src) in out_slice.chunks_exact_mut(c).zip(input.as_slice().chunks_exact(c_in)) {
+                dst.copy_from_slice(
+                    src.get(*start..start + c)
+                        .ok_or_else(|| internal(&step.name, "the slice falls outside the channels"))?,
+                );
+            }
+            Ok(())
         }
         Exec::Softmax => {
             let input = view(0)?;
@@ -781,6 +816,20 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             let shape = Shape4::new(s.n, d.out_h, d.out_w, s.c);
             shape.validate()?;
             Lowered::Step(Box::new(Exec::Pool { geom, kind: spec.kind }), shape, 0)
+        }
+        OpSpec::ChannelShuffle { groups } => {
+            let s = one()?;
+            if *groups == 0 || s.c % groups != 0 {
+                return Err(node_error(&node.name, format!("shuffles {} channels in {groups} groups", s.c)));
+            }
+            Lowered::Step(Box::new(Exec::ChannelShuffle { groups: *groups }), s, 0)
+        }
+        OpSpec::SliceChannels { start, len } => {
+            let s = one()?;
+            if *len == 0 || start.checked_add(*len).is_none_or(|end| end > s.c) {
+                return Err(node_error(&node.name, format!("slices channels {start}..+{len} of {s}")));
+            }
+            Lowered::Step(Box::new(Exec::SliceChannels { start: *start }), Shape4 { c: *len, ..s }, 0)
         }
         OpSpec::Softmax => {
             let s = one()?;

@@ -40,6 +40,10 @@ enum Entry<'a> {
     Const(&'a TensorProto),
     /// A constant computed at import time (index into `Importer::folded`).
     Folded(usize),
+    /// A 4-D value seen as `[N, g, C/g, H, W]` (the first Reshape of a channel shuffle).
+    Grouped { x: Value, groups: usize },
+    /// That view transposed to `[N, C/g, g, H, W]` (the shuffle's Transpose).
+    Shuffled { x: Value, groups: usize },
 }
 
 /// The default domain's opset version, checked against the supported range.
@@ -231,6 +235,34 @@ fn ceil_extent(input: usize, kernel: usize, stride: usize, before: usize, after:
     (out, ((out - 1) * stride + kernel).saturating_sub(padded))
 }
 
+/// The dims of an ONNX Reshape of `input` dims to `target`: `0` copies the input's dim (unless
+/// `allow_zero`), one `-1` takes what is left; `None` when the element counts differ or the
+/// target is malformed.
+fn resolve_reshape(target: &[i64], input: &[usize], allow_zero: bool) -> Option<Vec<usize>> {
+    let total = input.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+    let mut dims = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, &d) in target.iter().enumerate() {
+        dims.push(match d {
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                1
+            }
+            0 if !allow_zero => *input.get(i)?,
+            d if d > 0 => usize::try_from(d).ok()?,
+            _ => return None,
+        });
+    }
+    let known = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+    if let Some(i) = infer {
+        if known == 0 || total % known != 0 {
+            return None;
+        }
+        *dims.get_mut(i)? = total / known;
+    }
+    (dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))? == total).then_some(dims)
+}
+
 fn to_usize(v: i64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
@@ -333,6 +365,10 @@ impl<'a> Importer<'a> {
         let name = cx.input_name(i).ok_or_else(|| cx.err(format!("input {i} is missing")))?;
         match self.lookup(cx, index, name)? {
             Entry::Value(v) => Ok(v),
+            Entry::Grouped { .. } | Entry::Shuffled { .. } => Err(cx.err(format!(
+                "input {i} ({name:?}) is a 5-D [N, g, C/g, H, W] view, which sepconv supports only inside a \
+                 channel shuffle (Reshape -> Transpose [0, 2, 1, 3, 4] -> Reshape)"
+            ))),
             Entry::Const(_) | Entry::Folded(_) => Err(cx.err(format!(
                 "input {i} ({name:?}) is a constant; sepconv supports {} only on computed tensors here",
                 cx.op
@@ -359,7 +395,7 @@ impl<'a> Importer<'a> {
                     self.folded.get(k).ok_or_else(|| cx.err("internal: a folded constant is missing"))?;
                 Ok(Some((name, t)))
             }
-            Entry::Value(_) => Err(cx.err(format!(
+            Entry::Value(_) | Entry::Grouped { .. } | Entry::Shuffled { .. } => Err(cx.err(format!(
                 "input {i} ({name:?}) is computed by the graph; sepconv needs it to be an initializer \
                  (a constant)"
             ))),
@@ -458,6 +494,118 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// Defines output `k` of a multi-output node (Split): a value `op(inputs)` of `shape`.
+    fn define_output(
+        &mut self,
+        cx: &Cx<'a>,
+        k: usize,
+        op: OpSpec,
+        inputs: Vec<ValueId>,
+        shape: Shape4,
+        flat: bool,
+    ) -> Result<()> {
+        let name = cx
+            .node
+            .output
+            .get(k)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| cx.err(format!("output {k} is missing")))?;
+        self.check_new(cx, name)?;
+        let id = self.value_names.len();
+        self.value_names.push(name.to_string());
+        self.entries.insert(name, Entry::Value(Value { id, shape, flat }));
+        self.nodes.push(Node { name: format!("{}:{k}", cx.name), op, inputs, output: id });
+        Ok(())
+    }
+
+    /// The channel axis of `x` for an ONNX `axis` attribute or input (1 of NCHW, 1 of `[N, F]`),
+    /// else an error naming what is supported.
+    fn channel_axis(cx: &Cx<'a>, x: &Value, axis: i64) -> Result<()> {
+        let rank: i64 = if x.flat { 2 } else { 4 };
+        if (if axis < 0 { axis + rank } else { axis }) == 1 {
+            Ok(())
+        } else {
+            Err(cx
+                .err(format!("axis {axis} of {:?} is not supported (only the channel axis 1)", onnx_dims(x))))
+        }
+    }
+
+    /// `Split` along channels into its outputs: sizes from the `split` input (opset 13+) or
+    /// attribute, else equal parts (`num_outputs` in opset 18+, else the output count).
+    fn split(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        let sizes = if self.opset >= 13 {
+            cx.check_attrs(&["axis", "num_outputs"])?;
+            cx.arity(1, 2)?;
+            match self.const_tensor(cx, index, 1)? {
+                Some(c) => Some(c.as_ints("split").map_err(|e| cx.err(e))?.to_vec()),
+                None => None,
+            }
+        } else {
+            cx.check_attrs(&["axis", "split"])?;
+            cx.arity(1, 1)?;
+            cx.attr_ints("split")?.map(<[i64]>::to_vec)
+        };
+        let x = self.value(cx, index, 0)?;
+        Self::channel_axis(cx, &x, cx.attr_int("axis", 0)?)?;
+        let outputs = cx.node.output.len();
+        let c = x.shape.c;
+        let sizes: Vec<usize> = match sizes {
+            Some(s) => s.iter().map(|&v| usize::try_from(v).unwrap_or(0)).collect(),
+            None => {
+                let parts = usize::try_from(cx.attr_int("num_outputs", outputs as i64)?).unwrap_or(0);
+                if parts == 0 || parts != outputs {
+                    return Err(cx.err(format!("num_outputs does not match the {outputs} outputs")));
+                }
+                // ONNX: equal parts, the last one smaller when C does not divide.
+                let part = c.div_ceil(parts);
+                (0..parts).map(|k| part.min(c.saturating_sub(k * part))).collect()
+            }
+        };
+        if sizes.len() != outputs || sizes.contains(&0) || sizes.iter().sum::<usize>() != c {
+            return Err(
+                cx.err(format!("split sizes {sizes:?} into {outputs} outputs do not add up to {c} channels"))
+            );
+        }
+        let mut start = 0;
+        for (k, &len) in sizes.iter().enumerate() {
+            let shape = Shape4 { c: len, ..x.shape };
+            self.define_output(cx, k, OpSpec::SliceChannels { start, len }, vec![x.id], shape, x.flat)?;
+            start += len;
+        }
+        Ok(())
+    }
+
+    /// `Slice` of a computed value along channels (step 1): a channel range.
+    fn slice_channels(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&[])?;
+        cx.arity(3, 5)?;
+        let x = self.value(cx, index, 0)?;
+        let ints = |i: usize| -> Result<Option<Vec<i64>>> {
+            match self.const_tensor(cx, index, i)? {
+                Some(c) => Ok(Some(c.as_ints("a Slice input").map_err(|e| cx.err(e))?.to_vec())),
+                None => Ok(None),
+            }
+        };
+        let (starts, ends) = (ints(1)?.unwrap_or_default(), ints(2)?.unwrap_or_default());
+        let axes = ints(3)?.unwrap_or_else(|| (0..starts.len() as i64).collect());
+        let steps = ints(4)?.unwrap_or_else(|| vec![1; starts.len()]);
+        let ([start], [end], [axis], [1]) = (&starts[..], &ends[..], &axes[..], &steps[..]) else {
+            return Err(cx.err(format!(
+                "starts {starts:?}, ends {ends:?}, axes {axes:?}, steps {steps:?}: only one channel range with step 1 is supported"
+            )));
+        };
+        Self::channel_axis(cx, &x, *axis)?;
+        let c = i64::try_from(x.shape.c).unwrap_or(i64::MAX);
+        let clamp = |v: i64| (if v < 0 { v.saturating_add(c) } else { v }).clamp(0, c);
+        let (a, b) = (to_usize(clamp(*start)), to_usize(clamp(*end)));
+        if a >= b {
+            return Err(cx.err(format!("the channel range {start}..{end} of {c} channels is empty")));
+        }
+        let shape = Shape4 { c: b - a, ..x.shape };
+        self.define(cx, OpSpec::SliceChannels { start: a, len: b - a }, vec![x.id], shape, x.flat, false)
+    }
+
     /// Defines the node's output as the folded constant `c`.
     fn define_const(&mut self, cx: &Cx<'a>, c: ConstTensor) -> Result<()> {
         let name = cx.output_name(false)?;
@@ -493,6 +641,8 @@ impl<'a> Importer<'a> {
             "Clip" => self.clip(cx, index),
             "Add" | "Sub" | "Mul" | "Div" if self.all_constant(cx, index)? => self.fold(cx, index),
             "Concat" if self.all_constant(cx, index)? => self.fold(cx, index),
+            "Slice" if !self.all_constant(cx, index)? => self.slice_channels(cx, index),
+            "Split" => self.split(cx, index),
             "Shape" | "Gather" | "Unsqueeze" | "Squeeze" | "Slice" | "Cast" | "ConstantOfShape" => {
                 self.fold(cx, index)
             }
@@ -512,6 +662,7 @@ impl<'a> Importer<'a> {
             "MaxPool" | "AveragePool" => self.pool(cx, index),
             "Flatten" => self.flatten(cx, index),
             "Reshape" => self.reshape(cx, index),
+            "Transpose" => self.transpose(cx, index),
             "Gemm" => self.gemm(cx, index),
             "MatMul" => self.matmul(cx, index),
             "Concat" => self.concat(cx, index),
@@ -1117,56 +1268,88 @@ impl<'a> Importer<'a> {
         cx.check_attrs(&["allowzero"])?;
         cx.arity(2, 2)?;
         let allow_zero = cx.attr_flag("allowzero", false)?;
-        let x = self.value(cx, index, 0)?;
+        let name = cx.input_name(0).ok_or_else(|| cx.err("input 0 is missing"))?;
+        let (x, view) = match self.lookup(cx, index, name)? {
+            Entry::Grouped { x, groups } => (x, Some((groups, false))),
+            Entry::Shuffled { x, groups } => (x, Some((groups, true))),
+            _ => (self.value(cx, index, 0)?, None),
+        };
         let s_name = cx.input_name(1).unwrap_or_default();
         let shape = self.const_tensor(cx, index, 1)?.ok_or_else(|| cx.err("input 1 is missing"))?;
         let target = shape.as_ints("the shape").map_err(|e| cx.err(e))?.to_vec();
         if shape.dims.len() != 1 {
             return Err(cx.tensor_err(s_name, TensorIssue::Invalid("the shape tensor must be 1-D".into())));
         }
+        // The dims the input has as ONNX sees it (5-D for a grouped view).
+        let in_dims = match view {
+            Some((g, shuffled)) => {
+                let (s, cg) = (x.shape, x.shape.c / g.max(1));
+                let (a, b) = if shuffled { (cg, g) } else { (g, cg) };
+                vec![s.n, a, b, s.h, s.w]
+            }
+            None => onnx_dims(&x),
+        };
         let unsupported = || {
             cx.err(format!(
-                "reshape of {:?} to {target:?} is not supported: only to 2-D [N, C·H·W] (e.g. [N, -1])",
-                onnx_dims(&x)
+                "reshape of {in_dims:?} to {target:?} is not supported: only to 2-D [N, C·H·W] (e.g. [N, -1]), \
+                 or a channel shuffle (to [N, g, C/g, H, W], Transpose [0, 2, 1, 3, 4], back to [N, C, H, W])"
             ))
         };
-        let [d0, d1] = target[..] else { return Err(unsupported()) };
-        let in_dims = onnx_dims(&x);
-        let total = in_dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(unsupported)?;
+        let dims = resolve_reshape(&target, &in_dims, allow_zero).ok_or_else(unsupported)?;
         let n = x.shape.n;
-        // Resolve 0 (copy the input's dim) and -1 (infer), as ONNX Reshape does.
-        let resolve = |i: usize, d: i64| -> Option<usize> {
-            match d {
-                0 if !allow_zero => in_dims.get(i).copied(),
-                d if d > 0 => usize::try_from(d).ok(),
-                _ => None,
-            }
-        };
-        let (r0, r1) = match (d0, d1) {
-            (-1, -1) => return Err(unsupported()),
-            (-1, d1) => {
-                let r1 = resolve(1, d1).filter(|&v| v > 0 && total % v == 0).ok_or_else(unsupported)?;
-                (total / r1, r1)
-            }
-            (d0, -1) => {
-                let r0 = resolve(0, d0).filter(|&v| v > 0 && total % v == 0).ok_or_else(unsupported)?;
-                (r0, total / r0)
-            }
-            (d0, d1) => (resolve(0, d0).ok_or_else(unsupported)?, resolve(1, d1).ok_or_else(unsupported)?),
-        };
-        if r0 != n || r0.checked_mul(r1) != Some(total) {
+        if dims.first() != Some(&n) {
             return Err(unsupported());
         }
         // A target that spells out the batch as a number (not 0, -1 or the batch itself, as
         // `Shape -> Gather` gives it) runs this batch only; so does one that uses the batch
         // elsewhere.
-        let spelled = d0 > 0 && !shape.is_batch(0);
+        let spelled = target.first().is_some_and(|&d0| d0 > 0) && !shape.is_batch(0);
         if (spelled || (1..target.len()).any(|i| shape.is_batch(i)))
             && matches!(self.batch, Batch::Symbolic { .. })
         {
             self.batch = Batch::Fixed { by: format!("node {:?} (Reshape to {target:?})", cx.name) };
         }
-        self.flatten_to_2d(cx, x)
+        let s = x.shape;
+        match (view, dims.as_slice()) {
+            (None, [_, _]) => self.flatten_to_2d(cx, x),
+            // A no-op (same dims) is an alias.
+            (None, _) if dims == in_dims => self.alias(cx, Entry::Value(x), false),
+            // The first step of a channel shuffle: [N, C, H, W] as [N, g, C/g, H, W].
+            (None, &[_, g, cg, h, w])
+                if !x.flat && g > 1 && g.checked_mul(cg) == Some(s.c) && (h, w) == (s.h, s.w) =>
+            {
+                self.alias(cx, Entry::Grouped { x, groups: g }, false)
+            }
+            // Back to [N, C, H, W]: unchanged (not transposed), or shuffled.
+            (Some((groups, shuffled)), &[_, c, h, w]) if (c, h, w) == (s.c, s.h, s.w) => {
+                if shuffled {
+                    self.define(cx, OpSpec::ChannelShuffle { groups }, vec![x.id], s, false, false)
+                } else {
+                    self.alias(cx, Entry::Value(x), false)
+                }
+            }
+            _ => Err(unsupported()),
+        }
+    }
+
+    /// `Transpose`: only the middle step of a channel shuffle, `[0, 2, 1, 3, 4]` on a
+    /// `[N, g, C/g, H, W]` view (or back).
+    fn transpose(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["perm"])?;
+        cx.arity(1, 1)?;
+        let name = cx.input_name(0).ok_or_else(|| cx.err("input 0 is missing"))?;
+        let perm = cx.attr_ints("perm")?.unwrap_or_default();
+        let entry = match (self.lookup(cx, index, name)?, perm) {
+            (Entry::Grouped { x, groups }, [0, 2, 1, 3, 4]) => Entry::Shuffled { x, groups },
+            (Entry::Shuffled { x, groups }, [0, 2, 1, 3, 4]) => Entry::Grouped { x, groups },
+            _ => {
+                return Err(cx.err(format!(
+                    "perm = {perm:?} is not supported: Transpose only as a channel shuffle's [0, 2, 1, 3, 4] \
+                     on a [N, g, C/g, H, W] reshape"
+                )));
+            }
+        };
+        self.alias(cx, entry, false)
     }
 
     /// A flat (2-D) activation input for Gemm / MatMul.
@@ -1324,6 +1507,9 @@ impl<'a> Importer<'a> {
             Some(Entry::Value(v)) => *v,
             Some(Entry::Const(_) | Entry::Folded(_)) => {
                 return Err(out_err("is a constant, not computed from the input".into()));
+            }
+            Some(Entry::Grouped { .. } | Entry::Shuffled { .. }) => {
+                return Err(out_err("is a 5-D view; sepconv outputs 4-D or 2-D tensors".into()));
             }
             None => return Err(out_err("is not produced by any node".into())),
         };

@@ -19,6 +19,8 @@
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
 //! | `Gemm` (B constant, transB 0 or 1), `MatMul` (by a constant `[in, out]`) | [`OpSpec::Dense`] (`[out][in]` weights) |
 //! | `Concat` on channels | [`OpSpec::Concat`] |
+//! | `Split` on channels, `Slice` of a channel range (step 1) | [`OpSpec::SliceChannels`] (one per output) |
+//! | `Reshape` to `[N, g, C/g, H, W]` → `Transpose [0, 2, 1, 3, 4]` → `Reshape` to `[N, C, H, W]` (ShuffleNet) | [`OpSpec::ChannelShuffle`] |
 //! | `Softmax` over channels (axis 1 of NCHW, the last axis of `[N, F]`) | [`OpSpec::Softmax`] |
 //! | `Identity`, `Dropout` (inference), `Constant` (`value`, `value_int(s)`, `value_float(s)`) | nothing (aliases / constants) |
 //! | `Shape` of an activation; `Gather`, `Unsqueeze`, `Squeeze`, `Slice`, `Cast`, `ConstantOfShape`, and `Concat`, `Add`, `Sub`, `Mul`, `Div` on constants | folded at import time into constants (the exporters' shape arithmetic before a Reshape) |
@@ -51,6 +53,8 @@
 //! [`OpSpec::Concat`]: crate::graph::OpSpec::Concat
 //! [`OpSpec::Softmax`]: crate::graph::OpSpec::Softmax
 //! [`OpSpec::Mul`]: crate::graph::OpSpec::Mul
+//! [`OpSpec::SliceChannels`]: crate::graph::OpSpec::SliceChannels
+//! [`OpSpec::ChannelShuffle`]: crate::graph::OpSpec::ChannelShuffle
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).
