@@ -78,6 +78,8 @@ mod probe;
 pub mod reference;
 /// Separable passes: the plan, packing and generic drivers, once for every tier.
 mod separable;
+/// The f32 vector trait every SIMD microkernel is written with (one impl per ISA folder).
+mod simd;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 

@@ -16,13 +16,11 @@
 //! (all accumulators in registers). Every public function checks the geometry and every slice
 //! length before touching memory and writes nothing on error.
 
-use core::arch::aarch64::*;
+use core::arch::aarch64::{float32x4_t, vextq_f32, vrev64q_f32};
 
+use super::simd::Neon;
 use crate::conv2d::{self, NarrowKernel, WideKernel, WidePlan};
 use crate::{Activation, Conv2dGeometry, KernelError};
-
-/// The NEON tier of the conv2d family.
-pub(crate) struct Neon;
 
 // SAFETY: `ENSURE` checks NEON, all the tiles use.
 unsafe impl WideKernel for Neon {
@@ -32,18 +30,9 @@ unsafe impl WideKernel for Neon {
     conv2d::wide_tile_fn!(#[target_feature(enable = "neon")] #[inline(never)]);
 }
 
-// SAFETY: as the `Vector` impl: NEON intrinsics under the trait's pointer contracts.
+// SAFETY: as the `F32Vector` impl: NEON intrinsics under the trait's pointer contracts.
 unsafe impl NarrowKernel for Neon {
     const HOIST_K3: bool = true;
-    #[inline(always)]
-    unsafe fn load_masked(p: *const f32, n: usize) -> float32x4_t {
-        let mut buf = [0.0f32; 4];
-        // SAFETY: `p` has `n <= 4` readable floats (caller); `buf` holds 4.
-        unsafe {
-            core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n);
-            vld1q_f32(buf.as_ptr())
-        }
-    }
     #[inline(always)]
     unsafe fn rotate<const C: usize>(x: float32x4_t, r: usize) -> float32x4_t {
         // SAFETY: NEON available (caller).
@@ -58,23 +47,6 @@ unsafe impl NarrowKernel for Neon {
         }
     }
     conv2d::narrow_fns!(#[target_feature(enable = "neon")] #[inline(never)]);
-}
-
-conv2d::vector_ops! { Neon: float32x4_t, usize, 4;
-    splat(x) = vdupq_n_f32(x);
-    load(p) = vld1q_f32(p);
-    broadcast(p) = vld1q_dup_f32(p);
-    fma(acc, w, x) = vfmaq_f32(acc, w, x);
-    // FMAX/FMIN return NaN when an operand is NaN.
-    clamp(x, lo, hi) = vminq_f32(hi, vmaxq_f32(lo, x));
-    store(p, v) = vst1q_f32(p, v);
-    mask(n) = n.min(4);
-    // Lane by lane through a buffer: the first `n <= 4` floats at `p` are written.
-    store_masked(p, v, n) = {
-        let mut buf = [0.0f32; 4];
-        vst1q_f32(buf.as_mut_ptr(), v);
-        core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
-    };
 }
 
 conv2d::entry_points!(

@@ -35,3 +35,4 @@ pub mod dwconv;
 pub mod pointwise;
 pub mod probe;
 pub mod separable;
+pub(crate) mod simd;

@@ -15,64 +15,16 @@
 //! FMA chains (A76: 2 pipes × 4-cycle latency). A last vector with fewer than 4 valid columns
 //! is loaded / stored through a 4-float stack buffer (NEON has no masked loads or stores).
 
-use core::arch::aarch64::{
-    float32x4_t, vdupq_n_f32, vfmaq_f32, vfmaq_laneq_f32, vld1q_dup_f32, vld1q_f32, vmaxq_f32, vminq_f32,
-    vst1q_f32,
-};
+use core::arch::aarch64::{float32x4_t, vdupq_n_f32, vfmaq_laneq_f32, vld1q_f32};
 
-use crate::pointwise::{Microkernel, broadcast_k_loop, entry_points, simd_ops, target_isa};
+use super::simd::Neon;
+use crate::pointwise::{broadcast_k_loop, tier};
 
-entry_points!(Neon, "a CPU without NEON");
-
-/// The NEON pointwise microkernel (Q registers of 4 f32).
-struct Neon;
-
-impl Microkernel for Neon {
-    simd_ops!(float32x4_t, usize, 4; vdupq_n_f32, vld1q_f32, vst1q_f32, vmaxq_f32, vminq_f32);
-    target_isa!("neon");
+tier! { Neon, features "neon", without "a CPU without NEON";
     const FULL_NV: usize = 2;
     const MAX_NV: usize = 2;
     const MAX_ROWS: [usize; 3] = [8, 8, 8];
     const A_BLOCK_BYTES: usize = 128 * 1024;
-
-    #[inline(always)]
-    unsafe fn load_tail(p: *const f32, valid: usize) -> float32x4_t {
-        let mut t = [0.0f32; 4];
-        // SAFETY: `p` has `valid <= 4` readable floats (trait contract), `t` room for 4; a
-        // stack array does not overlap the caller's buffer. Nothing past `p + valid` is read.
-        unsafe {
-            core::ptr::copy_nonoverlapping(p, t.as_mut_ptr(), valid);
-            vld1q_f32(t.as_ptr())
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn broadcast(p: *const f32) -> float32x4_t {
-        // SAFETY: `p` is readable (trait contract).
-        unsafe { vld1q_dup_f32(p) }
-    }
-
-    #[inline(always)]
-    unsafe fn fma(a: float32x4_t, b: float32x4_t, acc: float32x4_t) -> float32x4_t {
-        // SAFETY: NEON is available (trait contract).
-        unsafe { vfmaq_f32(acc, b, a) }
-    }
-
-    #[inline(always)]
-    unsafe fn store_tail(p: *mut f32, valid: usize, v: float32x4_t) {
-        let mut t = [0.0f32; 4];
-        // SAFETY: `t` holds 4 floats; `p` has `valid <= 4` writable floats (trait contract) and
-        // does not overlap the stack array. Nothing past `p + valid` is written.
-        unsafe {
-            vst1q_f32(t.as_mut_ptr(), v);
-            core::ptr::copy_nonoverlapping(t.as_ptr(), p, valid);
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn tail(valid: usize) -> usize {
-        valid
-    }
 
     /// Lane FMAs on 4 K steps at a time (one `vld1q_f32` of 4 A values per row), then the
     /// default broadcast loop on the K mod 4 steps left.

@@ -22,17 +22,10 @@
 //! checks the CPU (AVX-512F + AVX2 + FMA, [`super::ensure_available`]) before any
 //! `#[target_feature]` call, and writes nothing on error.
 
-use core::arch::x86_64::{
-    __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps, _mm512_max_ps, _mm512_min_ps,
-    _mm512_set1_ps, _mm512_storeu_ps,
-};
-
+use super::simd::Avx512;
 use crate::conv2d::{self, WideKernel, WidePlan};
-use crate::x86_64::conv2d::Avx2;
+use crate::x86_64::simd::Avx2;
 use crate::{Activation, Conv2dGeometry, KernelError};
-
-/// The AVX-512F tier of the conv2d family.
-pub(crate) struct Avx512;
 
 // SAFETY: `ENSURE` checks AVX-512F, AVX2 and FMA: the wide tiles' features and the AVX2
 // narrow kernel's.
@@ -42,19 +35,6 @@ unsafe impl WideKernel for Avx512 {
     type Narrow = Avx2;
     const ENSURE: fn() -> Result<(), KernelError> = super::ensure_available;
     conv2d::wide_tile_fn!(#[target_feature(enable = "avx512f,avx2,fma")]);
-}
-
-conv2d::vector_ops! { Avx512: __m512, __mmask16, 16;
-    splat(x) = _mm512_set1_ps(x);
-    load(p) = _mm512_loadu_ps(p);
-    broadcast(p) = _mm512_set1_ps(*p);
-    fma(acc, w, x) = _mm512_fmadd_ps(x, w, acc);
-    // Bounds first: max/min return the second operand when either is NaN.
-    clamp(x, lo, hi) = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
-    store(p, v) = _mm512_storeu_ps(p, v);
-    mask(n) = (u32::MAX >> (32 - n.min(16))) as __mmask16;
-    // Masked-off lanes are not accessed and cannot fault.
-    store_masked(p, v, m) = _mm512_mask_storeu_ps(p, m, v);
 }
 
 conv2d::entry_points!(

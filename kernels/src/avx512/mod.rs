@@ -41,3 +41,4 @@ pub mod conv2d;
 pub mod dwconv;
 pub mod pointwise;
 pub mod probe;
+pub(crate) mod simd;

@@ -1,7 +1,8 @@
 //! The narrow plan: many groups of 1, 2 or 4 channels, vectorized across groups with in-group
 //! lane rotations (see the family docs in [`super`]).
 
-use super::{Io, Row, Shape, Vector, ZEROS, row, unroll};
+use super::{Io, Row, Shape, ZEROS, row, unroll};
+use crate::simd::F32Vector;
 
 /// Pixels per register tile of the narrow plan (the tiles unroll over exactly these).
 const MR: usize = 8;
@@ -10,17 +11,12 @@ const MR: usize = 8;
 /// entry of its register tiles.
 ///
 /// # Safety
-/// As [`Vector`]: every method is sound under its contract when the tier's features are
+/// As [`F32Vector`]: every method is sound under its contract when the tier's features are
 /// available.
-pub(crate) unsafe trait NarrowKernel: Vector + Sized {
+pub(crate) unsafe trait NarrowKernel: F32Vector + Sized {
     /// The 3-wide row tile loads its `3·C` weight vectors once per kernel row (enough
     /// registers), instead of once per use (FMA with a memory operand).
     const HOIST_K3: bool;
-    /// Loads the lanes of `m` only (the others zero).
-    ///
-    /// # Safety
-    /// `p` points to as many readable floats as `m` has lanes; features available.
-    unsafe fn load_masked(p: *const f32, m: Self::Mask) -> Self::V;
     /// Rotates each group of `C` lanes by `r` (lane `o` of a group takes lane `(o + r) % C`).
     ///
     /// # Safety
@@ -202,9 +198,9 @@ unsafe fn dispatch<K: NarrowKernel>(t: &NarrowTile<'_>, c: usize, interior: bool
 /// # Safety
 /// Features available; `p` has `L` readable floats, or those of `m` when `MASKED`.
 #[inline(always)]
-unsafe fn load_ch<K: NarrowKernel, const MASKED: bool>(p: *const f32, m: K::Mask) -> K::V {
+unsafe fn load_ch<K: NarrowKernel, const MASKED: bool>(p: *const f32, m: K::Tail) -> K::V {
     // SAFETY: forwarded contract.
-    unsafe { if MASKED { K::load_masked(p, m) } else { K::load(p) } }
+    unsafe { if MASKED { K::load_tail(p, m) } else { K::load(p) } }
 }
 
 /// One narrow register tile (see [`NarrowTile`]): bias + Σ over the valid taps, clamp, store.
@@ -229,7 +225,7 @@ pub(crate) unsafe fn tile<
 ) {
     let (s, r, l) = (t.s, t.r, K::LANES);
     // SAFETY: features available; the block starts with L biases.
-    let (m, mut acc) = unsafe { (K::mask(t.width), [K::load(t.w); MR]) };
+    let (m, mut acc) = unsafe { (K::tail(t.width), [K::load(t.w); MR]) };
     for ky in r.ky0..r.ky1 {
         // SAFETY: ky0 <= ky < ky1 and ch0 < in_c: channel ch0 of the row's first pixel.
         let row = unsafe { r.at(s, ky, t.ch0) };
@@ -334,7 +330,7 @@ pub(crate) unsafe fn tile<
         let (lo, hi) = (K::splat(t.lo), K::splat(t.hi));
         for (j, &a) in acc.iter().enumerate().take(t.cnt) {
             let (o, y) = (t.out.add(j * s.out_c), K::clamp(a, lo, hi));
-            if MASKED { K::store_masked(o, y, m) } else { K::store(o, y) }
+            if MASKED { K::store_tail(o, y, m) } else { K::store(o, y) }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The wide plan: per group, blocks of output channels × register tiles of output pixels, an
 //! implicit GEMM over `(ky, kx, ic)` (see the family docs in [`super`]).
 
-use super::{Row, Shape, Vector, ZEROS, ZLEN, row, wide_blocks};
+use super::{Row, Shape, ZEROS, ZLEN, row, wide_blocks};
 use crate::KernelError;
+use crate::simd::F32Vector;
 
 /// Channels per group below which the optional loop shapes of [`WidePlan::border_segments`]
 /// and [`WidePlan::offset_table`] apply.
@@ -15,9 +16,9 @@ const OFFS: usize = 128;
 ///
 /// # Safety
 /// Implementors guarantee that [`WideKernel::ENSURE`] succeeds only on CPUs with
-/// the features every method of [`Vector`] and [`WideKernel::wide_tile`] needs, including
+/// the features every method of [`F32Vector`] and [`WideKernel::wide_tile`] needs, including
 /// those of [`WideKernel::Narrow`].
-pub(crate) unsafe trait WideKernel: Vector + Sized {
+pub(crate) unsafe trait WideKernel: F32Vector + Sized {
     /// The tier's register budget and loop shapes.
     const PLAN: WidePlan;
     /// The narrow plan of this tier (possibly another tier's kernel, or none).
@@ -199,7 +200,7 @@ unsafe fn dispatch<K: WideKernel>(t: &WideTile<'_>, ox0: usize, cnt: usize, nv: 
 /// Tier `K`'s features are available; `w` covers `k` rows of `L·NV` packed weights and every
 /// `p[j]` points to at least `k` readable floats (an input run or the zero buffer).
 #[inline(always)]
-unsafe fn k_loop<K: Vector, const MR: usize, const NV: usize>(
+unsafe fn k_loop<K: F32Vector, const MR: usize, const NV: usize>(
     acc: &mut [[K::V; NV]; MR],
     p: &[*const f32; MR],
     w: *const f32,
@@ -324,7 +325,7 @@ pub(crate) unsafe fn tile<K: WideKernel, const MR: usize, const NV: usize, const
     // SAFETY: pixels ox0..ox0 + MR and the block's real lanes (all of every vector but the
     // last, `tail` of the last) are inside the output row (contract); features available.
     unsafe {
-        let (lo, hi, mask) = (K::splat(t.lo), K::splat(t.hi), K::mask(t.tail));
+        let (lo, hi, mask) = (K::splat(t.lo), K::splat(t.hi), K::tail(t.tail));
         for (j, a) in acc.iter().enumerate() {
             let o = out.add(j * s.out_c);
             for (v, &av) in a.iter().enumerate() {
@@ -332,7 +333,7 @@ pub(crate) unsafe fn tile<K: WideKernel, const MR: usize, const NV: usize, const
                 if v + 1 < NV || t.tail == l {
                     K::store(o.add(l * v), y);
                 } else {
-                    K::store_masked(o.add(l * v), y, mask);
+                    K::store_tail(o.add(l * v), y, mask);
                 }
             }
         }

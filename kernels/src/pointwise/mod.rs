@@ -35,6 +35,7 @@
 //! 4×6 + 5×5), so no thin tile runs short of FMA chains. Columns past `out_c` are computed
 //! on zero weights and never stored.
 
+use crate::simd::F32Vector;
 use crate::{Activation, KernelError, PointwiseShape, error::check_len};
 
 /// One ISA's pointwise microkernel: vector type, register budget and blocking, the vector
@@ -42,13 +43,7 @@ use crate::{Activation, KernelError, PointwiseShape, error::check_len};
 ///
 /// Every `unsafe fn` requires a CPU with the ISA's features and pointers valid for what the
 /// method reads or writes (`LANES` floats, or a tail's valid lanes).
-pub(crate) trait Microkernel: Sized {
-    /// One vector register of `LANES` f32.
-    type V: Copy;
-    /// The valid lanes of a panel's last vector, as the ISA's partial accesses take them.
-    type Tail: Copy;
-    /// f32 lanes per vector.
-    const LANES: usize;
+pub(crate) trait Microkernel: F32Vector + Sized {
     /// Vectors in every panel but possibly the last.
     const FULL_NV: usize;
     /// Most vectors in a panel (1 to 3).
@@ -68,24 +63,6 @@ pub(crate) trait Microkernel: Sized {
     unsafe fn run(g: &Gemm);
     /// [`tile`] under the ISA's target features. # Safety: as [`tile`].
     unsafe fn tile<const MR: usize, const NV: usize>(sw: &Sweep<Self>, a: *const f32, c: *mut f32);
-    /// `x` in every lane.
-    unsafe fn splat(x: f32) -> Self::V;
-    /// `LANES` floats at `p`.
-    unsafe fn load(p: *const f32) -> Self::V;
-    /// The valid lanes at `p` (the others zero), reading nothing past them.
-    unsafe fn load_tail(p: *const f32, tail: Self::Tail) -> Self::V;
-    /// The float at `p` in every lane.
-    unsafe fn broadcast(p: *const f32) -> Self::V;
-    /// `acc + a · b`, fused.
-    unsafe fn fma(a: Self::V, b: Self::V, acc: Self::V) -> Self::V;
-    /// `x` clamped to `[lo, hi]`, NaN in `x` kept.
-    unsafe fn clamp(x: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
-    /// Stores `LANES` floats at `p`.
-    unsafe fn store(p: *mut f32, v: Self::V);
-    /// Stores the valid lanes of `v` at `p`, writing nothing past them.
-    unsafe fn store_tail(p: *mut f32, tail: Self::Tail, v: Self::V);
-    /// The tail of a last vector with `valid` (1..=`LANES`) real columns.
-    unsafe fn tail(valid: usize) -> Self::Tail;
 
     /// Prefetches the cache line at `p` into L1 (reads nothing; with `PREFETCH`).
     #[inline(always)]
@@ -108,80 +85,79 @@ pub(crate) trait Microkernel: Sized {
     }
 }
 
-/// Implements `V`, `Tail`, `LANES` and the [`Microkernel`] operations that are one intrinsic
-/// each (`splat`, `load`, `store`), with `clamp` as `min(hi, max(lo, x))`: bound first, the
-/// max/min intrinsics (which return their second operand on NaN) keep NaN in `x`.
-macro_rules! simd_ops {
-    ($v:ty, $tail:ty, $lanes:literal; $splat:path, $load:path, $store:path, $max:path, $min:path) => {
-        type V = $v;
-        type Tail = $tail;
-        const LANES: usize = $lanes;
-        #[inline(always)]
-        unsafe fn splat(x: f32) -> $v {
-            // SAFETY: the ISA is available (trait contract).
-            unsafe { $splat(x) }
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f32) -> $v {
-            // SAFETY: `LANES` readable floats at `p` (trait contract).
-            unsafe { $load(p) }
-        }
-        #[inline(always)]
-        unsafe fn store(p: *mut f32, v: $v) {
-            // SAFETY: `LANES` writable floats at `p` (trait contract).
-            unsafe { $store(p, v) }
-        }
-        #[inline(always)]
-        unsafe fn clamp(x: $v, lo: $v, hi: $v) -> $v {
-            // SAFETY: the ISA is available (trait contract).
-            unsafe { $min(hi, $max(lo, x)) }
-        }
-    };
-}
-pub(crate) use simd_ops;
+/// Declares an ISA's pointwise tier: the safe entry points ([`entry_points`]) over marker
+/// type `$K` and `impl Microkernel for $K` with the given constants and overrides, plus
+/// `ensure_available` (`super::ensure_available`) and `run` / `tile` as [`drive`] / [`tile`]
+/// compiled with `#[target_feature(enable = $features)]`, or as they are with `features none`
+/// (the portable tier).
+macro_rules! tier {
+    ($K:ty, features $features:literal, without $no_isa:literal; $($body:tt)*) => {
+        $crate::pointwise::entry_points!($K, $no_isa);
 
-/// Implements the [`Microkernel`] entry points of an ISA whose safe checks are
-/// `super::ensure_available` and whose code needs `#[target_feature(enable = $features)]`:
-/// `ensure_available`, and `run` / `tile` as [`drive`] / [`tile`] compiled with the features.
-macro_rules! target_isa {
-    ($features:literal) => {
-        fn ensure_available() -> Result<(), $crate::KernelError> {
-            super::ensure_available()
-        }
-        #[inline(always)]
-        unsafe fn run(g: &$crate::pointwise::Gemm) {
-            /// `drive` under the features. # Safety: as `drive`.
-            #[target_feature(enable = $features)]
-            unsafe fn run_isa<K: $crate::pointwise::Microkernel>(g: &$crate::pointwise::Gemm) {
-                // SAFETY: our contract is `drive`'s.
-                unsafe { $crate::pointwise::drive::<K>(g) }
+        impl $crate::pointwise::Microkernel for $K {
+            fn ensure_available() -> Result<(), $crate::KernelError> {
+                super::ensure_available()
             }
-            // SAFETY: our contract (`drive`'s, with a CPU that has the features) is `run_isa`'s.
-            unsafe { run_isa::<Self>(g) }
-        }
-        #[inline(always)]
-        unsafe fn tile<const MR: usize, const NV: usize>(
-            sw: &$crate::pointwise::Sweep<Self>,
-            a: *const f32,
-            c: *mut f32,
-        ) {
-            /// `tile` under the features. # Safety: as `tile`.
-            #[inline]
-            #[target_feature(enable = $features)]
-            unsafe fn tile_isa<K: $crate::pointwise::Microkernel, const MR: usize, const NV: usize>(
-                sw: &$crate::pointwise::Sweep<K>,
+            #[inline(always)]
+            unsafe fn run(g: &$crate::pointwise::Gemm) {
+                /// `drive` under the features. # Safety: as `drive`.
+                #[target_feature(enable = $features)]
+                unsafe fn run_isa<K: $crate::pointwise::Microkernel>(g: &$crate::pointwise::Gemm) {
+                    // SAFETY: our contract is `drive`'s.
+                    unsafe { $crate::pointwise::drive::<K>(g) }
+                }
+                // SAFETY: our contract (`drive`'s, with a CPU that has the features) is `run_isa`'s.
+                unsafe { run_isa::<Self>(g) }
+            }
+            #[inline(always)]
+            unsafe fn tile<const MR: usize, const NV: usize>(
+                sw: &$crate::pointwise::Sweep<Self>,
                 a: *const f32,
                 c: *mut f32,
             ) {
-                // SAFETY: our contract is `tile`'s.
-                unsafe { $crate::pointwise::tile::<K, MR, NV>(sw, a, c) }
+                /// `tile` under the features. # Safety: as `tile`.
+                #[inline]
+                #[target_feature(enable = $features)]
+                unsafe fn tile_isa<K: $crate::pointwise::Microkernel, const MR: usize, const NV: usize>(
+                    sw: &$crate::pointwise::Sweep<K>,
+                    a: *const f32,
+                    c: *mut f32,
+                ) {
+                    // SAFETY: our contract is `tile`'s.
+                    unsafe { $crate::pointwise::tile::<K, MR, NV>(sw, a, c) }
+                }
+                // SAFETY: our contract (`tile`'s, with a CPU that has the features) is `tile_isa`'s.
+                unsafe { tile_isa::<Self, MR, NV>(sw, a, c) }
             }
-            // SAFETY: our contract (`tile`'s, with a CPU that has the features) is `tile_isa`'s.
-            unsafe { tile_isa::<Self, MR, NV>(sw, a, c) }
+            $($body)*
+        }
+    };
+    ($K:ty, features none, without $no_isa:literal; $($body:tt)*) => {
+        $crate::pointwise::entry_points!($K, $no_isa);
+
+        impl $crate::pointwise::Microkernel for $K {
+            fn ensure_available() -> Result<(), $crate::KernelError> {
+                Ok(())
+            }
+            #[inline(always)]
+            unsafe fn run(g: &$crate::pointwise::Gemm) {
+                // SAFETY: the same contract (`drive`'s; no CPU features needed).
+                unsafe { $crate::pointwise::drive::<Self>(g) }
+            }
+            #[inline(always)]
+            unsafe fn tile<const MR: usize, const NV: usize>(
+                sw: &$crate::pointwise::Sweep<Self>,
+                a: *const f32,
+                c: *mut f32,
+            ) {
+                // SAFETY: the same contract (`tile`'s; no CPU features needed).
+                unsafe { $crate::pointwise::tile::<Self, MR, NV>(sw, a, c) }
+            }
+            $($body)*
         }
     };
 }
-pub(crate) use target_isa;
+pub(crate) use tier;
 
 /// The default K loop: per `k`, `NV` B vector loads and one A broadcast per row. # Safety: as
 /// [`Microkernel::k_loop`].
@@ -205,7 +181,7 @@ pub(crate) unsafe fn broadcast_k_loop<K: Microkernel, const MR: usize, const NV:
             for (r, row) in acc.iter_mut().enumerate() {
                 let av = K::broadcast(ap.add(r * lda));
                 for (x, &b) in row.iter_mut().zip(bv.iter()) {
-                    *x = K::fma(av, b, *x);
+                    *x = K::fma(*x, av, b);
                 }
             }
             ap = ap.add(1);
@@ -523,7 +499,7 @@ pub(crate) unsafe fn tile<K: Microkernel, const MR: usize, const NV: usize>(
         for (r, row) in acc.iter().enumerate() {
             for (v, &x) in row.iter().enumerate() {
                 let (p, y) = (c.add(r * sw.ldc + v * l), K::clamp(x, lo, hi));
-                if part(v) { K::store_tail(p, sw.tail, y) } else { K::store(p, y) }
+                if part(v) { K::store_tail(p, y, sw.tail) } else { K::store(p, y) }
             }
         }
     }

@@ -12,3 +12,4 @@ pub mod elementwise;
 pub mod layout;
 pub mod pointwise;
 pub mod separable;
+pub(crate) mod simd;

@@ -92,7 +92,7 @@ impl<'a, K: SepVector> Pass<'a, K> {
 #[inline(always)]
 unsafe fn load<K: SepVector, const M: bool>(p: *const f32, tail: K::Tail) -> K::V {
     // SAFETY: the caller's contract is the one of the chosen load.
-    unsafe { if M { K::load_part(p, tail) } else { K::load(p) } }
+    unsafe { if M { K::load_tail(p, tail) } else { K::load(p) } }
 }
 
 /// Clamps `acc` to the activation bounds and stores it, or when `M` the live lanes of `tail`.
@@ -104,7 +104,7 @@ unsafe fn store<K: SepVector, const M: bool>(p: *mut f32, acc: K::V, tail: K::Ta
     // SAFETY: the caller's contract is the one of the chosen store.
     unsafe {
         let v = K::clamp(acc, cl.lo, cl.hi);
-        if M { K::store_part(p, v, tail) } else { K::store(p, v) }
+        if M { K::store_tail(p, v, tail) } else { K::store(p, v) }
     }
 }
 

@@ -40,7 +40,7 @@
 //!   bounds tests.
 //! - **Row pass**, stride > 1 (or a row edge too wide for the stack buffer): per pixel, per
 //!   `L`-channel tile, `RT` pixels per block sharing each weight load, a partial vector
-//!   ([`SepVector::load_part`]) for the channel tail.
+//!   ([`F32Vector::load_tail`]) for the channel tail.
 //!
 //! # Packed layout
 //!
@@ -57,6 +57,7 @@
 pub(crate) mod driver;
 
 use crate::error::{check_len, checked_product};
+use crate::simd::F32Vector;
 use crate::{Activation, KernelError, SeparableAxis, SeparableDims, SeparablePassGeometry};
 
 /// Offsets of the sections of the packed buffer.
@@ -210,69 +211,14 @@ pub(crate) fn tap_range(pos: usize, k: usize, dilation: usize, pad: usize, exten
     (t0.min(k), t1)
 }
 
-/// The vector type and primitives the generic separable drivers are written in: one impl per
-/// SIMD ISA (a zero-sized marker type), in the ISA folder's `separable.rs`.
-///
-/// Every method is an `unsafe fn` marked `#[inline(always)]` by the impl: it wraps
-/// `core::arch` intrinsics and only gets its ISA's codegen when inlined into a function with
-/// the ISA's target features enabled.
-///
-/// # Safety
-/// Each method may only be called when the CPU has the ISA's target features (the drivers are
-/// entered only from the ISA's `#[target_feature]` functions, after a run-time check); the
-/// pointer methods additionally require what their docs say.
-pub(crate) trait SepVector: Clone + Copy {
-    /// One vector of [`Self::LANES`] f32 lanes.
-    type V: Copy;
-    /// Which lanes of a partial vector are live (a mask, or a count).
-    type Tail: Copy;
-    /// f32 lanes per vector.
-    const LANES: usize;
+/// The block sizes of one SIMD tier's separable drivers, on top of its [`F32Vector`] (the
+/// impl is in the ISA folder's `separable.rs`). The drivers are entered only from the tier's
+/// `#[target_feature]` functions, after a run-time check, so the vector methods inline there.
+pub(crate) trait SepVector: F32Vector + Clone + Copy {
     /// Output vectors per block of the tap-major kernel (accumulators in registers).
     const RT: usize;
     /// Vectors per band of the input-major column kernel (`RC × VC` accumulators).
     const VC: usize;
-
-    /// `[x; LANES]`.
-    ///
-    /// # Safety
-    /// The ISA's target features are present.
-    unsafe fn splat(x: f32) -> Self::V;
-    /// Loads `LANES` floats.
-    ///
-    /// # Safety
-    /// Target features; `p` readable for `LANES` floats.
-    unsafe fn load(p: *const f32) -> Self::V;
-    /// The live-lane description of the first `n` lanes (`n` in 1..=`LANES`).
-    ///
-    /// # Safety
-    /// The ISA's target features are present.
-    unsafe fn tail(n: usize) -> Self::Tail;
-    /// Loads the live lanes of `tail`, others 0.
-    ///
-    /// # Safety
-    /// Target features; `p` readable for the live lanes of `tail`.
-    unsafe fn load_part(p: *const f32, tail: Self::Tail) -> Self::V;
-    /// `acc + a·b`, fused.
-    ///
-    /// # Safety
-    /// The ISA's target features are present.
-    unsafe fn fma(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
-    /// `v` clamped to `lo..=hi`, bound first so that a NaN in `v` stays NaN.
-    ///
-    /// # Safety
-    /// The ISA's target features are present.
-    unsafe fn clamp(v: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
-    /// Stores `LANES` floats.
-    ///
-    /// # Safety
-    /// Target features; `p` writable for `LANES` floats.
-    unsafe fn store(p: *mut f32, v: Self::V);
-    /// Stores the live lanes of `tail`.
-    ///
-    /// # Safety
-    /// Target features; `p` writable for the live lanes of `tail`.
-    unsafe fn store_part(p: *mut f32, v: Self::V, tail: Self::Tail);
 }
 
 /// Defines a SIMD tier's safe entry points of the separable family (the packed contract of
@@ -287,7 +233,7 @@ macro_rules! simd_entry_points {
         ///
         /// Errors: an invalid geometry, or overflow.
         pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
-            Ok($crate::separable::layout(g, <$K>::LANES, true)?.1.len)
+            Ok($crate::separable::layout(g, <$K as $crate::simd::F32Vector>::LANES, true)?.1.len)
         }
 
         /// Packs a separable pass's weights `[k][C]` and optional bias `[C]` into this tier's
@@ -301,7 +247,7 @@ macro_rules! simd_entry_points {
             bias: Option<&[f32]>,
             packed: &mut [f32],
         ) -> Result<(), KernelError> {
-            $crate::separable::pack(g, <$K>::LANES, true, weights, bias, packed)
+            $crate::separable::pack(g, <$K as $crate::simd::F32Vector>::LANES, true, weights, bias, packed)
         }
 
         /// Row pass (1×k along the width), per channel, NHWC, on weights packed by
@@ -322,7 +268,7 @@ macro_rules! simd_entry_points {
             output: &mut [f32],
         ) -> Result<(), KernelError> {
             let p = $crate::separable::checked_run(
-                g, SeparableAxis::Row, "row_pass_run", <$K>::LANES, true, input, packed, act, output,
+                g, SeparableAxis::Row, "row_pass_run", <$K as $crate::simd::F32Vector>::LANES, true, input, packed, act, output,
             )?;
             super::ensure_available()?;
             // SAFETY: the ISA's features are present (ensure_available above); the geometry is
@@ -349,7 +295,7 @@ macro_rules! simd_entry_points {
             output: &mut [f32],
         ) -> Result<(), KernelError> {
             let p = $crate::separable::checked_run(
-                g, SeparableAxis::Column, "col_pass_run", <$K>::LANES, true, input, packed, act, output,
+                g, SeparableAxis::Column, "col_pass_run", <$K as $crate::simd::F32Vector>::LANES, true, input, packed, act, output,
             )?;
             super::ensure_available()?;
             // SAFETY: as in `row_pass_run`, for the column axis.
@@ -385,44 +331,3 @@ macro_rules! simd_entry_points {
     };
 }
 pub(crate) use simd_entry_points;
-
-/// Implements [`SepVector`] for the marker type `$K` with vector type `$V`: the lane count and
-/// block sizes, and the methods that forward to one intrinsic each (`splat`, `load`, `store`,
-/// and `clamp` from `min`/`max`, bound first so that NaN propagates); the ISA-specific rest
-/// (`Tail`, `tail`, `load_part`, `store_part`, `fma`) follows as written in the ISA file.
-macro_rules! sep_vector_impl {
-    ($K:ty: $V:ty, lanes $lanes:literal, rt $rt:literal, vc $vc:literal;
-     splat $splat:path, load $load:path, store $store:path, min $min:path, max $max:path;
-     $($rest:tt)*) => {
-        impl $crate::separable::SepVector for $K {
-            type V = $V;
-            const LANES: usize = $lanes;
-            const RT: usize = $rt;
-            const VC: usize = $vc;
-
-            #[inline(always)]
-            unsafe fn splat(x: f32) -> $V {
-                // SAFETY: the ISA's target features are present (the trait's contract).
-                unsafe { $splat(x) }
-            }
-            #[inline(always)]
-            unsafe fn load(p: *const f32) -> $V {
-                // SAFETY: target features; `p` readable for a vector (the caller's contract).
-                unsafe { $load(p) }
-            }
-            #[inline(always)]
-            unsafe fn store(p: *mut f32, v: $V) {
-                // SAFETY: target features; `p` writable for a vector (the caller's contract).
-                unsafe { $store(p, v) }
-            }
-            #[inline(always)]
-            unsafe fn clamp(v: $V, lo: $V, hi: $V) -> $V {
-                // SAFETY: the ISA's target features are present (the trait's contract).
-                unsafe { $min(hi, $max(lo, v)) }
-            }
-
-            $($rest)*
-        }
-    };
-}
-pub(crate) use sep_vector_impl;

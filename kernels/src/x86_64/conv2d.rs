@@ -12,16 +12,11 @@
 //! Every public function checks the geometry and every slice length before touching memory
 //! and writes nothing on error.
 
-use core::arch::x86_64::*;
+use core::arch::x86_64::{__m256, _mm256_permute_ps};
 
+use super::simd::Avx2;
 use crate::conv2d::{self, NarrowKernel, WideKernel, WidePlan};
 use crate::{Activation, Conv2dGeometry, KernelError};
-
-/// The AVX2+FMA tier of the conv2d family.
-pub(crate) struct Avx2;
-
-/// `MASK_SRC[8 - n..16 - n]` is a lane mask with the first `n` lanes set.
-static MASK_SRC: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
 
 // SAFETY: `ENSURE` checks AVX2 and FMA, all the tiles use.
 unsafe impl WideKernel for Avx2 {
@@ -31,14 +26,9 @@ unsafe impl WideKernel for Avx2 {
     conv2d::wide_tile_fn!(#[target_feature(enable = "avx2,fma")]);
 }
 
-// SAFETY: as the `Vector` impl: AVX2 intrinsics under the trait's pointer contracts.
+// SAFETY: as the `F32Vector` impl: AVX2 intrinsics under the trait's pointer contracts.
 unsafe impl NarrowKernel for Avx2 {
     const HOIST_K3: bool = false;
-    #[inline(always)]
-    unsafe fn load_masked(p: *const f32, m: __m256i) -> __m256 {
-        // SAFETY: only the lanes of `m` are read (caller: they are readable).
-        unsafe { _mm256_maskload_ps(p, m) }
-    }
     #[inline(always)]
     unsafe fn rotate<const C: usize>(x: __m256, r: usize) -> __m256 {
         // SAFETY: AVX available (caller).
@@ -53,19 +43,6 @@ unsafe impl NarrowKernel for Avx2 {
         }
     }
     conv2d::narrow_fns!(#[target_feature(enable = "avx2,fma")]);
-}
-
-conv2d::vector_ops! { Avx2: __m256, __m256i, 8;
-    splat(x) = _mm256_set1_ps(x);
-    load(p) = _mm256_loadu_ps(p);
-    broadcast(p) = _mm256_broadcast_ss(&*p);
-    fma(acc, w, x) = _mm256_fmadd_ps(x, w, acc);
-    // Bounds first: NaN propagates.
-    clamp(x, lo, hi) = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
-    store(p, v) = _mm256_storeu_ps(p, v);
-    // `8 - n + 8 <= 16` for `n <= 8`: the 8 loaded i32 are inside MASK_SRC.
-    mask(n) = _mm256_loadu_si256(MASK_SRC.as_ptr().add(8 - n.min(8)).cast());
-    store_masked(p, v, m) = _mm256_maskstore_ps(p, m, v);
 }
 
 conv2d::entry_points!(

@@ -37,3 +37,4 @@ pub mod layout;
 pub mod pointwise;
 pub mod probe;
 pub mod separable;
+pub(crate) mod simd;

@@ -1,0 +1,149 @@
+//! The f32 vector every SIMD microkernel is written with, once for the whole crate.
+//!
+//! Each ISA folder implements [`F32Vector`] once, in its `simd.rs`, on the tier's marker type
+//! (`x86_64::simd::Avx2`, `avx512::simd::Avx512`, `aarch64::simd::Neon`,
+//! `portable::simd::Portable`), with the [`f32_vector!`] macro: one expression per operation.
+//! The family traits (`pointwise::Microkernel`, `separable::SepVector`, `conv2d::WideKernel`,
+//! ...) extend it with their tile sizes and the few kernels that are truly ISA-specific, so a
+//! new ISA implements this trait once and then only the families' register tiles.
+
+/// One tier's f32 vector and the operations the microkernels use on it.
+///
+/// # Safety
+/// Implementors guarantee that every method is sound under its documented contract whenever
+/// the tier's CPU features are available (the caller runs inside the tier's
+/// `#[target_feature]` function, after the tier's `ensure_available` succeeded).
+pub(crate) unsafe trait F32Vector {
+    /// One vector of [`F32Vector::LANES`] f32.
+    type V: Copy;
+    /// The live lanes of a partial vector, built by [`F32Vector::tail`] (a lane mask, or a
+    /// count on ISAs without masked memory access).
+    type Tail: Copy;
+    /// f32 lanes of [`F32Vector::V`].
+    const LANES: usize;
+    /// Every lane `x`.
+    ///
+    /// # Safety
+    /// The tier's features are available (as for every method here).
+    unsafe fn splat(x: f32) -> Self::V;
+    /// Loads `LANES` floats from `p`.
+    ///
+    /// # Safety
+    /// `p` points to `LANES` readable floats.
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// Every lane `*p`.
+    ///
+    /// # Safety
+    /// `p` points to one readable float.
+    unsafe fn broadcast(p: *const f32) -> Self::V;
+    /// `acc + a · b`, fused.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn fma(acc: Self::V, a: Self::V, b: Self::V) -> Self::V;
+    /// `min(hi, max(lo, x))`, bound first, so that a NaN `x` stays NaN as in
+    /// [`crate::Activation::apply`].
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn clamp(x: Self::V, lo: Self::V, hi: Self::V) -> Self::V;
+    /// Stores `LANES` floats to `p`.
+    ///
+    /// # Safety
+    /// `p` points to `LANES` writable floats.
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// The first `min(n, LANES)` lanes.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn tail(n: usize) -> Self::Tail;
+    /// Loads the lanes of `t` from `p`; the others are zero and not accessed.
+    ///
+    /// # Safety
+    /// `p` points to as many readable floats as `t` has lanes.
+    unsafe fn load_tail(p: *const f32, t: Self::Tail) -> Self::V;
+    /// Stores the lanes of `t` to `p`; nothing else is written.
+    ///
+    /// # Safety
+    /// `p` points to as many writable floats as `t` has lanes.
+    unsafe fn store_tail(p: *mut f32, v: Self::V, t: Self::Tail);
+}
+
+/// Implements [`F32Vector`] for a tier from one expression per operation, written with the
+/// operation's parameter names (each is the tier's intrinsic, or a few lines around one).
+macro_rules! f32_vector {
+    ($T:ty: $V:ty, $M:ty, $lanes:literal;
+     splat($sx:ident) = $splat:expr;
+     load($lp:ident) = $load:expr;
+     broadcast($bp:ident) = $bc:expr;
+     fma($fa:ident, $fw:ident, $fx:ident) = $fma:expr;
+     clamp($cx:ident, $clo:ident, $chi:ident) = $clamp:expr;
+     store($sp:ident, $sv:ident) = $store:expr;
+     tail($mn:ident) = $mask:expr;
+     load_tail($lmp:ident, $lmm:ident) = $lm:expr;
+     store_tail($mp:ident, $mv:ident, $mm:ident) = $sm:expr;) => {
+        // SAFETY: every operation is sound under its trait method's contract: the tier's
+        // features are available and the pointers are valid for the lanes it touches.
+        unsafe impl $crate::simd::F32Vector for $T {
+            type V = $V;
+            type Tail = $M;
+            const LANES: usize = $lanes;
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn splat($sx: f32) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $splat }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn load($lp: *const f32) -> $V {
+                // SAFETY: `LANES` readable floats (caller).
+                unsafe { $load }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn broadcast($bp: *const f32) -> $V {
+                // SAFETY: one readable float (caller).
+                unsafe { $bc }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn fma($fa: $V, $fw: $V, $fx: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $fma }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn clamp($cx: $V, $clo: $V, $chi: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $clamp }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn store($sp: *mut f32, $sv: $V) {
+                // SAFETY: `LANES` writable floats (caller).
+                unsafe { $store }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn tail($mn: usize) -> $M {
+                let $mn = $mn.min($lanes);
+                // SAFETY: the tier's features are available and `n <= LANES` (clamped above).
+                unsafe { $mask }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn load_tail($lmp: *const f32, $lmm: $M) -> $V {
+                // SAFETY: the lanes of the tail are readable (caller); no other is accessed.
+                unsafe { $lm }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn store_tail($mp: *mut f32, $mv: $V, $mm: $M) {
+                // SAFETY: the lanes of the tail are writable (caller); no other is written.
+                unsafe { $sm }
+            }
+        }
+    };
+}
+pub(crate) use f32_vector;
