@@ -20,4 +20,4 @@ impl SepVector for Neon {
     const VC: usize = 4;
 }
 
-crate::separable::simd_entry_points!(Neon, isa: "NEON", features: "neon");
+crate::separable::simd_entry_points!(Neon, isa: ", or a CPU without NEON ([`KernelError::IsaUnavailable`])", features: "neon");

@@ -24,107 +24,52 @@
 
 use wide::f32x8;
 
-use crate::separable::{self as family, Layout, tap_range};
+use crate::geometry::valid_taps;
+use crate::separable::{self as family};
 use crate::{Activation, KernelError, SeparableAxis, SeparablePassGeometry};
 
 const LANES: usize = 8;
 /// Output floats accumulated at a time (kept in L1).
 const CHUNK: usize = 2048;
 
-/// Length of this tier's packed buffer for `g`: `(k + 1)·(C + lcm(8, C))` (module docs).
-///
-/// Errors: an invalid geometry, or overflow.
-pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
-    Ok(family::layout(g, LANES, false)?.1.len)
-}
+crate::separable::entry_points!(lanes LANES, tiled false, ensure || Ok(()), run run, errors "");
 
-/// Packs a separable pass's weights `[k][C]` and optional bias `[C]` into this tier's layout
-/// (module docs; the same layout serves [`row_pass_run`] and [`col_pass_run`]).
+/// Runs the row (`row`) or column pass of a checked plan over every image.
 ///
-/// Errors (nothing written): invalid geometry, or a `weights`, `bias` or `packed` length that
-/// does not match.
-pub fn separable_pack(
-    g: &SeparablePassGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    family::pack(g, LANES, false, weights, bias, packed)
-}
-
-/// Row pass (1×k along the width), per channel, NHWC, on weights packed by [`separable_pack`].
-///
-/// Same contract as [`crate::reference::row_pass`]: `g.axis` must be [`SeparableAxis::Row`];
-/// `input` is `[batch][in_h][in_w][C]`, `output` is `[batch][in_h][out_w][C]` with
-/// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c]·w[t][c])`.
-///
-/// Errors (nothing written): wrong axis, invalid geometry or clamp, or a slice length that
-/// does not match.
-pub fn row_pass_run(
-    g: &SeparablePassGeometry,
+/// # Safety
+/// None needed (safe code): `unsafe` only to match the contract of the entry points, which
+/// pass a plan from `checked_run` with these slices (the indexing below relies on it only
+/// for not panicking).
+unsafe fn run(
+    row: bool,
+    p: &family::Plan,
     input: &[f32],
     packed: &[f32],
     act: Activation,
     output: &mut [f32],
-) -> Result<(), KernelError> {
-    let family::Plan { g, d, lay } =
-        family::checked_run(g, SeparableAxis::Row, "row_pass_run", LANES, false, input, packed, act, output)?;
-    let g = &g;
+) {
+    let (g, d, lay) = (&p.g, &p.d, &p.lay);
     let c = g.channels;
-    let in_len = g.in_w * c;
-    let out_len = d.out_w * c;
-    // The flat path computes padded flat positions up to (pad_before + (k-1)·dilation + W)·C.
-    let flat = g.stride == 1
-        && (g.kernel - 1)
-            .checked_mul(g.dilation)
-            .and_then(|x| x.checked_add(g.pad_before))
-            .and_then(|x| x.checked_add(g.in_w))
-            .and_then(|x| x.checked_mul(c))
-            .is_some();
-    for (src, dst) in input.chunks_exact(in_len).zip(output.chunks_exact_mut(out_len)) {
-        if flat {
-            row_flat(g, &lay, src, packed, act, dst);
-        } else {
-            row_pixels(g, d.out_w, &lay, src, packed, act, dst);
+    if row {
+        let (in_len, out_len) = (g.in_w * c, d.out_w * c);
+        // The flat path computes padded flat positions up to (pad_before + (k-1)·dilation + W)·C.
+        let flat = g.stride == 1
+            && (g.kernel - 1)
+                .checked_mul(g.dilation)
+                .and_then(|x| x.checked_add(g.pad_before))
+                .and_then(|x| x.checked_add(g.in_w))
+                .and_then(|x| x.checked_mul(c))
+                .is_some();
+        for (src, dst) in input.chunks_exact(in_len).zip(output.chunks_exact_mut(out_len)) {
+            if flat { row_flat(p, src, packed, act, dst) } else { row_pixels(p, src, packed, act, dst) }
         }
+        return;
     }
-    Ok(())
-}
-
-/// Column pass (k×1 along the height), per channel, NHWC, on weights packed by
-/// [`separable_pack`].
-///
-/// Same contract as [`crate::reference::col_pass`]: `g.axis` must be
-/// [`SeparableAxis::Column`]; `input` is `[batch][in_h][in_w][C]`, `output` is
-/// `[batch][out_h][in_w][C]` with
-/// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y·stride + t·dilation - pad_before][x][c]·w[t][c])`.
-///
-/// Errors (nothing written): wrong axis, invalid geometry or clamp, or a slice length that
-/// does not match.
-pub fn col_pass_run(
-    g: &SeparablePassGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let family::Plan { g, d, lay } = family::checked_run(
-        g,
-        SeparableAxis::Column,
-        "col_pass_run",
-        LANES,
-        false,
-        input,
-        packed,
-        act,
-        output,
-    )?;
-    let g = &g;
-    let row = g.in_w * g.channels;
+    let row = g.in_w * c;
     let period = lay.period;
     for (src, dst) in input.chunks_exact(g.in_h * row).zip(output.chunks_exact_mut(d.out_h * row)) {
         for (oy, out_row) in dst.chunks_exact_mut(row).enumerate() {
-            let (t0, t1) = tap_range(oy * g.stride, g.kernel, g.dilation, g.pad_before, g.in_h);
+            let (t0, t1) = valid_taps(oy * g.stride, g.pad_before, g.in_h, g.kernel, g.dilation);
             for f0 in (0..row).step_by(CHUNK) {
                 let acc = &mut out_row[f0..(f0 + CHUNK).min(row)];
                 fill_pattern(acc, f0, &packed[lay.pat_bias..][..period]);
@@ -137,7 +82,6 @@ pub fn col_pass_run(
             }
         }
     }
-    Ok(())
 }
 
 /// `acc[i] = pattern[(f0 + i) mod 8P]` (`pattern.len() == 8P`).
@@ -192,14 +136,8 @@ fn activate(acc: &mut [f32], act: Activation) {
 
 /// Stride-1 row pass of one row: per chunk of flat outputs, bias then one AXPY per tap over
 /// the outputs whose tap input lies inside the row.
-fn row_flat(
-    g: &SeparablePassGeometry,
-    lay: &Layout,
-    src: &[f32],
-    packed: &[f32],
-    act: Activation,
-    dst: &mut [f32],
-) {
+fn row_flat(p: &family::Plan, src: &[f32], packed: &[f32], act: Activation, dst: &mut [f32]) {
+    let (g, lay) = (&p.g, &p.lay);
     let c = g.channels;
     let period = lay.period;
     let in_len = src.len();
@@ -226,20 +164,13 @@ fn row_flat(
 }
 
 /// Row pass of one row, per output pixel (any stride): 8-channel vectors, scalar tail.
-fn row_pixels(
-    g: &SeparablePassGeometry,
-    out_w: usize,
-    lay: &Layout,
-    src: &[f32],
-    packed: &[f32],
-    act: Activation,
-    dst: &mut [f32],
-) {
+fn row_pixels(p: &family::Plan, src: &[f32], packed: &[f32], act: Activation, dst: &mut [f32]) {
+    let (g, lay) = (&p.g, &p.lay);
     let c = g.channels;
     let bias = &packed[..c];
     let w = &packed[lay.plain_w..lay.pat_bias];
-    for x in 0..out_w {
-        let (t0, t1) = tap_range(x * g.stride, g.kernel, g.dilation, g.pad_before, g.in_w);
+    for x in 0..p.d.out_w {
+        let (t0, t1) = valid_taps(x * g.stride, g.pad_before, g.in_w, g.kernel, g.dilation);
         let out = &mut dst[x * c..][..c];
         out.copy_from_slice(bias);
         for t in t0..t1 {

@@ -202,15 +202,6 @@ pub(crate) fn checked_run(
     Ok(Plan { g, d, lay })
 }
 
-/// Valid taps `t0..t1` of an output at padded position `pos` (= out·stride): those with
-/// `0 <= pos + t·dilation - pad < extent`. Empty (`t0 >= t1`) when none is.
-pub(crate) fn tap_range(pos: usize, k: usize, dilation: usize, pad: usize, extent: usize) -> (usize, usize) {
-    let t0 = if pos >= pad { 0 } else { (pad - pos).div_ceil(dilation) };
-    let last = pad + extent - 1; // largest valid padded position (pad + extent fits: validated)
-    let t1 = if last >= pos { ((last - pos) / dilation + 1).min(k) } else { 0 };
-    (t0.min(k), t1)
-}
-
 /// The block sizes of one SIMD tier's separable drivers, on top of its [`F32Vector`] (the
 /// impl is in the ISA folder's `separable.rs`). The drivers are entered only from the tier's
 /// `#[target_feature]` functions, after a run-time check, so the vector methods inline there.
@@ -221,19 +212,20 @@ pub(crate) trait SepVector: F32Vector + Clone + Copy {
     const VC: usize;
 }
 
-/// Defines a SIMD tier's safe entry points of the separable family (the packed contract of
-/// the crate docs) over its [`SepVector`] impl `$K`: `separable_packed_len`, `separable_pack`,
-/// `row_pass_run` and `col_pass_run`. Each run checks the call ([`checked_run`]) and the CPU
-/// (`super::ensure_available`), then enters the generic driver through a
-/// `#[target_feature(enable = $features)]` function, so the driver is compiled for the ISA.
-macro_rules! simd_entry_points {
-    ($K:ty, isa: $isa:literal, features: $features:literal) => {
-        /// Length of this tier's packed buffer for `g` (the tiled layout of the module docs,
-        /// `(k + 1)·(Cp + S)`).
+/// Defines a tier's safe entry points of the separable family (the packed contract of the
+/// crate docs): `separable_packed_len`, `separable_pack`, `row_pass_run` and `col_pass_run`
+/// for `$lanes`-wide vectors in the tiled (SIMD) or untiled (portable) layout. Each run checks
+/// the call ([`checked_run`]), then `$ensure()` (the CPU), then calls
+/// `$run(row, &plan, input, packed, act, output)`, an `unsafe fn` whose contract is that the
+/// CPU check passed and the plan comes from `checked_run` with these slices; `$errs` ends the
+/// runs' error docs.
+macro_rules! entry_points {
+    (lanes $lanes:expr, tiled $tiled:literal, ensure $ensure:expr, run $run:path, errors $errs:literal) => {
+        /// Length of this tier's packed buffer for `g` (the layout of the module docs).
         ///
         /// Errors: an invalid geometry, or overflow.
         pub fn separable_packed_len(g: &SeparablePassGeometry) -> Result<usize, KernelError> {
-            Ok($crate::separable::layout(g, <$K as $crate::simd::F32Vector>::LANES, true)?.1.len)
+            Ok($crate::separable::layout(g, $lanes, $tiled)?.1.len)
         }
 
         /// Packs a separable pass's weights `[k][C]` and optional bias `[C]` into this tier's
@@ -247,20 +239,26 @@ macro_rules! simd_entry_points {
             bias: Option<&[f32]>,
             packed: &mut [f32],
         ) -> Result<(), KernelError> {
-            $crate::separable::pack(g, <$K as $crate::simd::F32Vector>::LANES, true, weights, bias, packed)
+            $crate::separable::pack(g, $lanes, $tiled, weights, bias, packed)
         }
 
-        /// Row pass (1×k along the width), per channel, NHWC, on weights packed by
-        /// [`separable_pack`].
+        $crate::separable::entry_points!(@pass row_pass_run, Row, true, $lanes, $tiled, $ensure, $run, $errs,
+            "Row pass (1×k along the width)", "`[batch][in_h][out_w][C]`",
+            "`out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c]·w[t][c])`");
+        $crate::separable::entry_points!(@pass col_pass_run, Column, false, $lanes, $tiled, $ensure, $run, $errs,
+            "Column pass (k×1 along the height)", "`[batch][out_h][in_w][C]`",
+            "`out[n][y][x][c] = act(bias[c] + Σ_t in[n][y·stride + t·dilation - pad_before][x][c]·w[t][c])`");
+    };
+    (@pass $name:ident, $axis:ident, $row:literal, $lanes:expr, $tiled:literal, $ensure:expr, $run:path, $errs:literal,
+     $what:literal, $out:literal, $formula:literal) => {
+        #[doc = concat!($what, ", per channel, NHWC, on weights packed by [`separable_pack`].")]
         ///
-        /// Same contract as [`crate::reference::row_pass`]: `g.axis` must be
-        /// [`SeparableAxis::Row`]; `input` is `[batch][in_h][in_w][C]`, `output` is
-        /// `[batch][in_h][out_w][C]` with
-        /// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y][x·stride + t·dilation - pad_before][c]·w[t][c])`
-        /// (taps in the padding contribute 0).
+        #[doc = concat!("Same contract as [`crate::reference::", stringify!($name), "`]: `g.axis` must be [`SeparableAxis::",
+            stringify!($axis), "`]; `input` is `[batch][in_h][in_w][C]`, `output` is ", $out, " with ", $formula,
+            " (taps in the padding contribute 0).")]
         ///
-        #[doc = concat!("Errors (nothing written): wrong axis, invalid geometry or clamp, a slice length that does not match, or a CPU without ", $isa, " ([`KernelError::IsaUnavailable`]).")]
-        pub fn row_pass_run(
+        #[doc = concat!("Errors (nothing written): wrong axis, invalid geometry or clamp, a slice length that does not match", $errs, ".")]
+        pub fn $name(
             g: &SeparablePassGeometry,
             input: &[f32],
             packed: &[f32],
@@ -268,40 +266,31 @@ macro_rules! simd_entry_points {
             output: &mut [f32],
         ) -> Result<(), KernelError> {
             let p = $crate::separable::checked_run(
-                g, SeparableAxis::Row, "row_pass_run", <$K as $crate::simd::F32Vector>::LANES, true, input, packed, act, output,
+                g, SeparableAxis::$axis, stringify!($name), $lanes, $tiled, input, packed, act, output,
             )?;
-            super::ensure_available()?;
-            // SAFETY: the ISA's features are present (ensure_available above); the geometry is
-            // canonical and validated and `input`, `packed`, `output` have exactly the lengths
-            // it implies (checked_run), which is what `run_isa` requires.
-            unsafe { run_isa(true, &p, input, packed, act, output) };
+            ($ensure)()?;
+            // SAFETY: the CPU check passed and `p` comes from `checked_run` for this axis and
+            // layout with exactly these slices: the contract of `$run`.
+            #[allow(unused_unsafe)]
+            unsafe {
+                $run($row, &p, input, packed, act, output)
+            };
             Ok(())
         }
+    };
+}
+pub(crate) use entry_points;
 
-        /// Column pass (k×1 along the height), per channel, NHWC, on weights packed by
-        /// [`separable_pack`].
-        ///
-        /// Same contract as [`crate::reference::col_pass`]: `g.axis` must be
-        /// [`SeparableAxis::Column`]; `input` is `[batch][in_h][in_w][C]`, `output` is
-        /// `[batch][out_h][in_w][C]` with
-        /// `out[n][y][x][c] = act(bias[c] + Σ_t in[n][y·stride + t·dilation - pad_before][x][c]·w[t][c])`.
-        ///
-        #[doc = concat!("Errors (nothing written): wrong axis, invalid geometry or clamp, a slice length that does not match, or a CPU without ", $isa, " ([`KernelError::IsaUnavailable`]).")]
-        pub fn col_pass_run(
-            g: &SeparablePassGeometry,
-            input: &[f32],
-            packed: &[f32],
-            act: Activation,
-            output: &mut [f32],
-        ) -> Result<(), KernelError> {
-            let p = $crate::separable::checked_run(
-                g, SeparableAxis::Column, "col_pass_run", <$K as $crate::simd::F32Vector>::LANES, true, input, packed, act, output,
-            )?;
-            super::ensure_available()?;
-            // SAFETY: as in `row_pass_run`, for the column axis.
-            unsafe { run_isa(false, &p, input, packed, act, output) };
-            Ok(())
-        }
+/// Defines a SIMD tier's separable entry points ([`entry_points`], tiled) over its
+/// [`SepVector`] impl `$K`: the runs enter the generic driver through a
+/// `#[target_feature(enable = $features)]` function after `super::ensure_available`, so the
+/// driver is compiled for the ISA.
+macro_rules! simd_entry_points {
+    ($K:ty, isa: $isa:literal, features: $features:literal) => {
+        $crate::separable::entry_points!(
+            lanes <$K as $crate::simd::F32Vector>::LANES, tiled true, ensure super::ensure_available, run run_isa,
+            errors $isa
+        );
 
         /// The generic driver of the row (`row`) or column pass, compiled for this ISA.
         ///

@@ -19,4 +19,4 @@ impl SepVector for Avx2 {
     const VC: usize = 2;
 }
 
-crate::separable::simd_entry_points!(Avx2, isa: "AVX2+FMA", features: "avx2,fma");
+crate::separable::simd_entry_points!(Avx2, isa: ", or a CPU without AVX2+FMA ([`KernelError::IsaUnavailable`])", features: "avx2,fma");
