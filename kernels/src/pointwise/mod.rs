@@ -1,7 +1,8 @@
 //! Pointwise 1×1 convolution (NHWC) and dense layers as a GEMM over packed weight panels: the
-//! plan and driver, written once. Each ISA folder implements [`Microkernel`] (vector width,
-//! register budget, blocking, vector operations, target-feature entry points) and expands
-//! [`entry_points`] into its safe `pointwise_packed_len` / `pointwise_pack` / `pointwise_run`.
+//! plan and driver, written once. Each ISA folder declares its tier with one [`tier`] call:
+//! [`Microkernel`] on the tier's [`F32Vector`] (register budget, blocking, optional prefetch
+//! and K loop, the target-feature entry points) and, through [`entry_points`], its safe
+//! `pointwise_packed_len` / `pointwise_pack` / `pointwise_run`.
 //!
 //! The GEMM is `C[M×N] = A[M×K] · B[K×N]` with `M = pixels` (or a dense layer's batch),
 //! `K = in_c`, `N = out_c`; `A` (the input) and `C` (the output) are row-major and used in

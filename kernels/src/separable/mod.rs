@@ -4,11 +4,11 @@
 //! the checks of the safe entry points ([`checked_run`]), the packed layout and packing
 //! ([`layout`], [`pack`], parameterised by the lane count), and the drivers ([`driver`]) that
 //! split a row into border and interior, pick block sizes and walk rows, bands and vectors.
-//! The drivers and register-tile microkernels are generic over [`SepVector`], the small
-//! vector trait that each SIMD ISA folder implements (`x86_64/separable.rs` with AVX2's 8
-//! lanes, `aarch64/separable.rs` with NEON's 4). A new ISA is one `SepVector` impl plus the
-//! thin safe entry points. The `portable` tier shares the layout, packing and checks but runs
-//! its own in-place AXPY algorithm on `wide` vectors.
+//! The drivers and register-tile microkernels are generic over [`SepVector`]: the tier's
+//! [`F32Vector`] plus two block sizes (`x86_64/separable.rs` with AVX2's 8 lanes,
+//! `aarch64/separable.rs` with NEON's 4). A new ISA is one `SepVector` impl plus one
+//! [`simd_entry_points`] call. The `portable` tier shares the layout, packing, checks and entry
+//! points ([`entry_points`]) but runs its own in-place AXPY algorithm on `wide` vectors.
 //!
 //! # How the SIMD passes are vectorized
 //!
