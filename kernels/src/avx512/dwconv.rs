@@ -46,7 +46,7 @@ const LANES: usize = 16;
 
 /// Interior block widths (output pixels) per (k, stride):
 /// `[3×3 s1, 3×3 s2, 5×5 s1, 5×5 s2, 7×7 s1, 7×7 s2]`.
-const BLOCKS: [usize; 6] = [12, 12, 8, 8, 8, 8];
+const BLOCKS: [usize; 6] = [12, 8, 8, 8, 8, 8];
 /// Interior block width of the generic path (never taken by the own plan).
 const NC: usize = 4;
 
