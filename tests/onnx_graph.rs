@@ -30,6 +30,7 @@ const MODELS: &[&str] = &[
     "pool_ceil",
     "shufflenet_units",
     "se_block",
+    "hard_activations",
     "softmax_head",
     "softmax_channels",
     "reduce_mean_opset13",

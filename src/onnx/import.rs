@@ -494,6 +494,22 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// Defines a value `op(inputs)` that only this node's own decomposition reads (named
+    /// after the node's output with `suffix`, for profiles and errors) and returns its id.
+    fn define_hidden(
+        &mut self,
+        cx: &Cx<'a>,
+        suffix: &str,
+        op: OpSpec,
+        inputs: Vec<ValueId>,
+    ) -> Result<ValueId> {
+        let name = format!("{}:{suffix}", cx.output_name(false)?);
+        let id = self.value_names.len();
+        self.value_names.push(name);
+        self.nodes.push(Node { name: format!("{}:{suffix}", cx.name), op, inputs, output: id });
+        Ok(id)
+    }
+
     /// Defines output `k` of a multi-output node (Split): a value `op(inputs)` of `shape`.
     fn define_output(
         &mut self,
@@ -639,6 +655,7 @@ impl<'a> Importer<'a> {
                 self.define(cx, OpSpec::Activation(Activation::Relu), vec![x.id], x.shape, x.flat, false)
             }
             "Clip" => self.clip(cx, index),
+            "HardSigmoid" | "HardSwish" => self.hard_activation(cx, index),
             "Add" | "Sub" | "Mul" | "Div" if self.all_constant(cx, index)? => self.fold(cx, index),
             "Concat" if self.all_constant(cx, index)? => self.fold(cx, index),
             "Slice" if !self.all_constant(cx, index)? => self.slice_channels(cx, index),
@@ -1009,6 +1026,42 @@ impl<'a> Importer<'a> {
         };
         let x = self.value(cx, index, 0)?;
         self.define(cx, OpSpec::Activation(act), vec![x.id], x.shape, x.flat, false)
+    }
+
+    /// `HardSigmoid(x) = clamp(alpha·x + beta, 0, 1)` (defaults 0.2, 0.5) and
+    /// `HardSwish(x) = x · clamp(x/6 + 1/2, 0, 1)`, written with the ops the planner fuses: the
+    /// affine is a per-channel BatchNorm (folded into the convolution before it when that is its
+    /// only reader), the clamp an activation fused into that op's store, and HardSwish's
+    /// product a `Mul` of two maps of one shape.
+    fn hard_activation(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.arity(1, 1)?;
+        let swish = cx.op == "HardSwish";
+        let (alpha, beta) = if swish {
+            cx.check_attrs(&[])?;
+            (1.0 / 6.0, 0.5)
+        } else {
+            cx.check_attrs(&["alpha", "beta"])?;
+            (cx.attr_float("alpha", 0.2)?, cx.attr_float("beta", 0.5)?)
+        };
+        if !alpha.is_finite() || !beta.is_finite() {
+            return Err(cx.err(format!("attributes alpha = {alpha}, beta = {beta} must be finite")));
+        }
+        let x = self.value(cx, index, 0)?;
+        let c = x.shape.c;
+        let affine = OpSpec::BatchNorm(BatchNormSpec {
+            scale: vec![alpha; c],
+            bias: vec![beta; c],
+            mean: vec![0.0; c],
+            var: vec![1.0; c],
+            epsilon: 0.0,
+        });
+        let unit = OpSpec::Activation(Activation::Clamp { min: 0.0, max: 1.0 });
+        let t = self.define_hidden(cx, "affine", affine, vec![x.id])?;
+        if !swish {
+            return self.define(cx, unit, vec![t], x.shape, x.flat, false);
+        }
+        let gate = self.define_hidden(cx, "gate", unit, vec![t])?;
+        self.define(cx, OpSpec::Mul(Activation::None), vec![x.id, gate], x.shape, x.flat, false)
     }
 
     fn add(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
