@@ -1251,3 +1251,57 @@ fn identity_dropout_and_constant_pass_through() {
     assert_eq!(imported.nodes, reference_model.nodes);
     assert_eq!(imported.value_names[1], "conv_raw");
 }
+
+#[test]
+fn hard_sigmoid_and_hard_swish_import_as_affine_clamp_and_mul() {
+    let m = load("hard_activations");
+    assert_eq!(m.batch, Batch::Symbolic { name: "N".into() });
+    // HardSwish: affine, clamp, Mul by the map; HardSigmoid: affine, clamp.
+    assert_eq!(
+        ops(&m),
+        [
+            "Conv",
+            "BatchNorm",
+            "BatchNorm",
+            "Activation",
+            "Mul",
+            "Conv",
+            "BatchNorm",
+            "Activation",
+            "Mul",
+            "Add",
+            "GlobalAvgPool",
+            "Conv",
+            "Activation",
+            "Conv",
+            "BatchNorm",
+            "Activation",
+            "Mul",
+            "Conv",
+            "BatchNorm",
+            "Activation"
+        ]
+    );
+    let Some(OpSpec::BatchNorm(bn)) = m.nodes.get(14).map(|n| &n.op) else { panic!("{:?}", m.nodes.get(14)) };
+    assert!(bn.scale.iter().all(|&a| (a - 1.0 / 6.0).abs() < 1e-7) && bn.bias.iter().all(|&b| b == 0.5));
+    let Some(OpSpec::BatchNorm(bn)) = m.nodes.get(18).map(|n| &n.op) else { panic!("{:?}", m.nodes.get(18)) };
+    assert!(bn.scale.iter().all(|&a| a == 0.2) && bn.bias.iter().all(|&b| b == 0.5), "ONNX defaults");
+    assert_eq!(
+        m.nodes.last().map(|n| &n.op),
+        Some(&OpSpec::Activation(Activation::Clamp { min: 0.0, max: 1.0 }))
+    );
+
+    // An attribute HardSwish does not have, and a non-finite alpha: refused naming the node.
+    let float = |name: &str, f: f32| proto::AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(proto::attribute_proto::AttributeType::Float as i32),
+        f: Some(f),
+        ..Default::default()
+    };
+    let mut m = decode("hard_activations");
+    node(&mut m, "hardswish_2").attribute.push(float("alpha", 0.5));
+    assert_names(&import(&m).unwrap_err(), &["\"hardswish_2\"", "alpha"]);
+    let mut m = decode("hard_activations");
+    node(&mut m, "gate").attribute.push(float("alpha", f32::INFINITY));
+    assert_names(&import(&m).unwrap_err(), &["\"gate\"", "alpha = inf", "finite"]);
+}
