@@ -66,6 +66,15 @@ pub enum KernelError {
         /// Upper bound.
         max: f32,
     },
+    /// An activation parameter is not finite (LeakyRelu's alpha, HardSigmoid's alpha or beta).
+    InvalidActivation {
+        /// The activation's name (`leaky_relu`, `hard_sigmoid`).
+        name: &'static str,
+        /// The parameter.
+        what: &'static str,
+        /// Its value.
+        value: f32,
+    },
 }
 
 impl fmt::Display for KernelError {
@@ -89,6 +98,9 @@ impl fmt::Display for KernelError {
             Self::IsaUnavailable { isa } => write!(f, "this CPU cannot run the {isa} kernels"),
             Self::InvalidClamp { min, max } => {
                 write!(f, "clamp bounds must be ordered and not NaN, got min = {min}, max = {max}")
+            }
+            Self::InvalidActivation { name, what, value } => {
+                write!(f, "{name}: {what} must be finite, got {value}")
             }
         }
     }

@@ -147,3 +147,131 @@ macro_rules! f32_vector {
     };
 }
 pub(crate) use f32_vector;
+
+/// The arithmetic the SIMD activations ([`crate::activation`]) need on top of
+/// [`F32Vector`]: written once per ISA with [`f32_math!`], one expression per operation.
+///
+/// # Safety
+/// As [`F32Vector`]: every method is sound whenever the tier's features are available.
+pub(crate) unsafe trait F32Math: F32Vector {
+    /// `a + b`.
+    ///
+    /// # Safety
+    /// Features available (as for every method here).
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a · b`.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` (IEEE division, not an estimate).
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
+    /// `min(a, b)`; where `a` is NaN the result is NaN.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+    /// `|x|`.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn abs(x: Self::V) -> Self::V;
+    /// `x` rounded to the nearest integer (ties to even).
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn round(x: Self::V) -> Self::V;
+    /// `2^n` for integral `n` in `[-126, 127]` (built from the exponent bits; other lanes give
+    /// some finite value).
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn pow2i(n: Self::V) -> Self::V;
+    /// `t` in the lanes where `a < b` (false for NaN), else `f`.
+    ///
+    /// # Safety
+    /// Features available.
+    unsafe fn select_lt(a: Self::V, b: Self::V, t: Self::V, f: Self::V) -> Self::V;
+}
+
+/// Implements [`F32Math`] for a tier from one expression per operation.
+macro_rules! f32_math {
+    ($T:ty: $V:ty;
+     add($aa:ident, $ab:ident) = $add:expr;
+     sub($sa:ident, $sb:ident) = $sub:expr;
+     mul($ma:ident, $mb:ident) = $mul:expr;
+     div($da:ident, $db:ident) = $div:expr;
+     min($na:ident, $nb:ident) = $min:expr;
+     abs($bx:ident) = $abs:expr;
+     round($rx:ident) = $round:expr;
+     pow2i($pn:ident) = $pow2i:expr;
+     select_lt($la:ident, $lb:ident, $lt:ident, $lf:ident) = $sel:expr;) => {
+        // SAFETY: every operation is register-only and sound when the tier's features are
+        // available, which each method's caller guarantees.
+        unsafe impl $crate::simd::F32Math for $T {
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn add($aa: $V, $ab: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $add }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn sub($sa: $V, $sb: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $sub }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn mul($ma: $V, $mb: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $mul }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn div($da: $V, $db: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $div }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn min($na: $V, $nb: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $min }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn abs($bx: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $abs }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn round($rx: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $round }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn pow2i($pn: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $pow2i }
+            }
+            #[inline(always)]
+            #[allow(unused_unsafe)]
+            unsafe fn select_lt($la: $V, $lb: $V, $lt: $V, $lf: $V) -> $V {
+                // SAFETY: the tier's features are available (caller).
+                unsafe { $sel }
+            }
+        }
+    };
+}
+pub(crate) use f32_math;

@@ -1,5 +1,5 @@
-//! The portable elementwise kernels (add, standalone activation, global average pool), which
-//! every SIMD tier uses, against the reference oracle.
+//! The portable elementwise kernels (add, global average pool), which every SIMD tier uses, and
+//! the portable tier's standalone activation (on clamps), against the reference oracle.
 //!
 //! Add and activation are exact (one IEEE add and two comparisons per element), so the outputs
 //! must equal the reference bit for bit, NaN included. The average pool sums in `f32` where the
@@ -13,7 +13,7 @@ mod common;
 use common::{rand_act, rand_vec, rng};
 use rand::RngExt;
 use sepconv_kernels::reference::{self, GlobalPoolShape};
-use sepconv_kernels::{Activation, KernelError, portable::elementwise as e};
+use sepconv_kernels::{Activation, KernelError, portable, portable::elementwise as e};
 
 const SENTINEL: f32 = -12345.625;
 
@@ -40,7 +40,7 @@ fn add_and_activation_match_the_reference_exactly() {
         e::add(&a, &b, act, &mut got).unwrap();
         assert!(same_bits(&got, &want), "add seed {seed} len {len} {act:?}: {got:?} vs {want:?}");
         reference::activation(act, &a, &mut want).unwrap();
-        e::activation(act, &a, &mut got).unwrap();
+        portable::activation::activation(act, &a, &mut got).unwrap();
         assert!(same_bits(&got, &want), "activation seed {seed} len {len} {act:?}: {got:?} vs {want:?}");
     }
 }
@@ -90,7 +90,7 @@ fn errors_write_nothing() {
         Err(KernelError::LengthMismatch { what: "output", expected: 9, actual: 8 })
     );
     assert!(matches!(
-        e::activation(Activation::Clamp { min: 1.0, max: 0.0 }, &[0.0; 8], &mut out),
+        portable::activation::activation(Activation::Clamp { min: 1.0, max: 0.0 }, &[0.0; 8], &mut out),
         Err(KernelError::InvalidClamp { .. })
     ));
     let s = GlobalPoolShape { batch: 1, pixels: 2, channels: 4 };

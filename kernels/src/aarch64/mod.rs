@@ -30,6 +30,7 @@ pub fn ensure_available() -> Result<(), KernelError> {
     if is_available() { Ok(()) } else { Err(KernelError::IsaUnavailable { isa: "neon" }) }
 }
 
+pub mod activation;
 pub mod conv2d;
 pub mod dwconv;
 pub mod pointwise;

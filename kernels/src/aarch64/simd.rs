@@ -5,7 +5,9 @@
 //! [`F32Vector`]: crate::simd::F32Vector
 
 use core::arch::aarch64::{
-    float32x4_t, vdupq_n_f32, vfmaq_f32, vld1q_dup_f32, vld1q_f32, vmaxq_f32, vminq_f32, vst1q_f32,
+    float32x4_t, vabsq_f32, vaddq_f32, vaddq_s32, vbslq_f32, vcltq_f32, vcvtq_s32_f32, vdivq_f32,
+    vdupq_n_f32, vdupq_n_s32, vfmaq_f32, vld1q_dup_f32, vld1q_f32, vmaxq_f32, vminq_f32, vmulq_f32,
+    vreinterpretq_f32_s32, vrndnq_f32, vshlq_n_s32, vst1q_f32, vsubq_f32,
 };
 
 /// The NEON tier (`#[target_feature(enable = "neon")]`, checked by
@@ -34,4 +36,17 @@ crate::simd::f32_vector! { Neon: float32x4_t, usize, 4;
         vst1q_f32(buf.as_mut_ptr(), v);
         core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n);
     };
+}
+
+crate::simd::f32_math! { Neon: float32x4_t;
+    add(a, b) = vaddq_f32(a, b);
+    sub(a, b) = vsubq_f32(a, b);
+    mul(a, b) = vmulq_f32(a, b);
+    div(a, b) = vdivq_f32(a, b);
+    // FMIN returns NaN when an operand is NaN.
+    min(a, b) = vminq_f32(a, b);
+    abs(x) = vabsq_f32(x);
+    round(x) = vrndnq_f32(x);
+    pow2i(n) = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127))));
+    select_lt(a, b, t, f) = vbslq_f32(vcltq_f32(a, b), t, f);
 }

@@ -108,11 +108,13 @@ pub fn dwconv_run(
         // SAFETY: AVX2 and FMA are part of ensure_available; the plan is the AVX2 tier's
         // 8-lane plan, checked against these slices.
         unsafe { avx2::run(&plan, input, packed, act, output) };
+        super::activation::epilogue(act, output);
         return Ok(());
     }
     // SAFETY: the CPU has AVX-512F, AVX2 and FMA (ensure_available above); the plan checked
     // `input`, `packed` and `output` against the geometry with 16-lane tiles.
     unsafe { run(&plan, input, packed, act, output) };
+    super::activation::epilogue(act, output);
     Ok(())
 }
 

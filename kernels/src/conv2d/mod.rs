@@ -387,7 +387,9 @@ macro_rules! entry_points {
             act: Activation,
             output: &mut [f32],
         ) -> Result<(), KernelError> {
-            $crate::conv2d::run::<$K>(g, input, packed, act, output)
+            $crate::conv2d::run::<$K>(g, input, packed, act, output)?;
+            super::activation::epilogue(act, output);
+            Ok(())
         }
     };
 }

@@ -398,6 +398,7 @@ macro_rules! entry_points {
             // SAFETY: `$ensure` checked the CPU features `run` needs; the plan checked `input`,
             // `packed` and `output` against the geometry with `$lanes`-lane tiles.
             unsafe { run(&plan, input, packed, act, output) };
+            super::activation::epilogue(act, output);
             Ok(())
         }
     };

@@ -547,7 +547,9 @@ macro_rules! entry_points {
             act: $crate::Activation,
             output: &mut [f32],
         ) -> Result<(), $crate::KernelError> {
-            $crate::pointwise::run::<$kernel>(s, input, packed, act, output)
+            $crate::pointwise::run::<$kernel>(s, input, packed, act, output)?;
+            super::activation::epilogue(act, output);
+            Ok(())
         }
     };
 }

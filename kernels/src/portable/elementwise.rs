@@ -1,4 +1,5 @@
-//! Elementwise add, standalone activation and global average pool, portable `f32x8`.
+//! Elementwise add and global average pool, portable `f32x8` (the standalone activation is
+//! [`super::activation`]).
 //!
 //! These ops are memory-bound (one or two loads and a store per FMA-free element), so the
 //! `wide` vectors (SSE2 pairs on baseline x86_64, NEON pairs on aarch64) reach the memory
@@ -37,8 +38,9 @@ fn load8(x: &[f32]) -> f32x8 {
 }
 
 /// `output[i] = act(a[i] + b[i])`; all three slices must have the same length (any layout,
-/// as long as `a` and `b` share it). Errors: an invalid clamp or a length mismatch; nothing
-/// is written then.
+/// as long as `a` and `b` share it). A nonlinear `act` is applied to the sums by
+/// [`super::activation`]'s kernel. Errors: invalid activation parameters or a length
+/// mismatch; nothing is written then.
 pub fn add(a: &[f32], b: &[f32], act: Activation, output: &mut [f32]) -> Result<(), KernelError> {
     act.validate()?;
     check_len("b", a.len(), b.len())?;
@@ -52,25 +54,10 @@ pub fn add(a: &[f32], b: &[f32], act: Activation, output: &mut [f32]) -> Result<
         o.copy_from_slice(&clamp8(load8(x) + load8(y), lov, hiv).to_array());
     }
     for ((o, &x), &y) in oc.into_remainder().iter_mut().zip(ac.remainder()).zip(bc.remainder()) {
-        *o = act.apply(x + y);
+        *o = if act.is_clamp() { act.apply(x + y) } else { x + y };
     }
-    Ok(())
-}
-
-/// `output[i] = act(input[i])`; the slices must have the same length. Errors: an invalid
-/// clamp or a length mismatch; nothing is written then.
-pub fn activation(act: Activation, input: &[f32], output: &mut [f32]) -> Result<(), KernelError> {
-    act.validate()?;
-    check_len("output", input.len(), output.len())?;
-    let (lo, hi) = act.bounds();
-    let (lov, hiv) = (f32x8::splat(lo), f32x8::splat(hi));
-    let mut oc = output.chunks_exact_mut(L);
-    let mut ic = input.chunks_exact(L);
-    for (o, x) in (&mut oc).zip(&mut ic) {
-        o.copy_from_slice(&clamp8(load8(x), lov, hiv).to_array());
-    }
-    for (o, &x) in oc.into_remainder().iter_mut().zip(ic.remainder()) {
-        *o = act.apply(x);
+    if !act.is_clamp() {
+        super::activation::activation_in_place(act, output)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! One file per operation, the same names as in `reference/` and `x86_64/`, each implementing
 //! the packed contract described in the crate docs.
 
+pub mod activation;
 pub mod conv2d;
 pub mod dwconv;
 pub mod elementwise;

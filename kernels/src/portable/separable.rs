@@ -115,9 +115,10 @@ fn axpy(acc: &mut [f32], f0: usize, x: &[f32], pattern: &[f32]) {
     }
 }
 
-/// Applies `act` in place: `x < lo → lo`, `x > hi → hi`, else `x` (NaN stays NaN).
+/// Applies a clamp `act` in place: `x < lo → lo`, `x > hi → hi`, else `x` (NaN stays NaN).
+/// A nonlinear activation is left to the entry point's epilogue.
 fn activate(acc: &mut [f32], act: Activation) {
-    if act == Activation::None {
+    if act == Activation::None || !act.is_clamp() {
         return;
     }
     let (lo, hi) = act.bounds();

@@ -29,3 +29,16 @@ crate::simd::f32_vector! { Portable: f32x8, usize, 8;
     };
     store_tail(p, v, n) = core::ptr::copy_nonoverlapping(v.to_array().as_ptr(), p, n);
 }
+
+crate::simd::f32_math! { Portable: f32x8;
+    add(a, b) = a + b;
+    sub(a, b) = a - b;
+    mul(a, b) = a * b;
+    div(a, b) = a / b;
+    // `b < a` is false for a NaN `a`, which is then kept.
+    min(a, b) = b.simd_lt(a).select(b, a);
+    abs(x) = x.abs();
+    round(x) = x.round();
+    pow2i(n) = f32x8::from(n.to_array().map(|v| f32::from_bits(((v as i32).wrapping_add(127) as u32) << 23)));
+    select_lt(a, b, t, f) = a.simd_lt(b).select(t, f);
+}

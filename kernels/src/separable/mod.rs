@@ -275,6 +275,7 @@ macro_rules! entry_points {
             unsafe {
                 $run($row, &p, input, packed, act, output)
             };
+            super::activation::epilogue(act, output);
             Ok(())
         }
     };

@@ -31,6 +31,7 @@ pub fn ensure_available() -> Result<(), KernelError> {
     if is_available() { Ok(()) } else { Err(KernelError::IsaUnavailable { isa: "avx2" }) }
 }
 
+pub mod activation;
 pub mod conv2d;
 pub mod dwconv;
 pub mod layout;
