@@ -368,13 +368,13 @@ const fn reference_table(isa: Isa) -> KernelTable {
 
 static SCALAR: KernelTable = reference_table(Isa::Scalar);
 
-/// `table` with the portable elementwise kernels (add, activation, global average pool):
-/// memory-bound ops where the `wide` vectors reach the bandwidth that matters, shared by
-/// every SIMD tier (the names say `/portable`).
+/// `table` with the portable elementwise kernels (add, global average pool): memory-bound
+/// ops where the `wide` vectors reach the bandwidth that matters, shared by every SIMD tier
+/// (the names say `/portable`). Each SIMD tier has its own activation kernel (sigmoid, tanh
+/// and SiLU are compute-bound).
 const fn with_portable_elementwise(table: KernelTable) -> KernelTable {
     use sepconv_kernels::portable::elementwise as e;
     KernelTable {
-        activation: Kernel { name: "activation/portable", func: e::activation },
         add: Kernel { name: "add/portable", func: e::add },
         global_avg_pool: Kernel { name: "global_avg_pool/portable", func: e::global_avg_pool },
         ..table
@@ -413,6 +413,7 @@ static PORTABLE: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/portable", p::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        activation: Kernel { name: "activation/portable", func: p::activation::activation },
         ..with_portable_elementwise(reference_table(Isa::Portable))
     }
 };
@@ -438,6 +439,7 @@ static AVX2_FMA: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/avx2", x::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        activation: Kernel { name: "activation/avx2", func: x::activation::activation },
         ..with_portable_elementwise(reference_table(Isa::Avx2Fma))
     }
 };
@@ -467,6 +469,7 @@ static AVX512: KernelTable = {
         dwconv3x3s1: packed!("dwconv3x3s1/avx512", z::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
         dwconv3x3s2: packed!("dwconv3x3s2/avx512", z::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
         dwconv: packed!("dwconv/avx512", z::dwconv, dwconv_packed_len, dwconv_pack, dwconv_run),
+        activation: Kernel { name: "activation/avx512", func: z::activation::activation },
         ..AVX2_FMA
     }
 };
@@ -494,6 +497,7 @@ static NEON: KernelTable = {
             pointwise_run
         ),
         dense: packed!("dense/neon", a::pointwise, pointwise_packed_len, pointwise_pack, pointwise_run),
+        activation: Kernel { name: "activation/neon", func: a::activation::activation },
         ..with_portable_elementwise(reference_table(Isa::Neon))
     }
 };

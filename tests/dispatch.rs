@@ -202,13 +202,21 @@ fn own_kernels(isa: Isa) -> &'static [&'static str] {
             "row_pass",
             "col_pass",
             "dense",
+            "activation",
         ],
         // The AVX-512 tier has its own GEMM and dense/grouped convolution (whose narrow plan
         // runs the AVX2 code under the `grouped_conv/avx512` name); its other ops are the AVX2
         // kernels.
-        Isa::Avx512 => {
-            &["conv2d", "grouped_conv", "pointwise", "dense", "dwconv3x3s1", "dwconv3x3s2", "dwconv"]
-        }
+        Isa::Avx512 => &[
+            "conv2d",
+            "grouped_conv",
+            "pointwise",
+            "dense",
+            "dwconv3x3s1",
+            "dwconv3x3s2",
+            "dwconv",
+            "activation",
+        ],
         Isa::Scalar => &[],
     }
 }

@@ -915,6 +915,7 @@ fn consumers(model: &Model, nodes: &[Node]) -> Vec<usize> {
 /// store, where that op's output has no other reader; lowers a BatchNorm that cannot be
 /// folded to a per-channel 1×1 depthwise convolution.
 fn fold(model: &Model, nodes: Vec<Node>) -> Result<Vec<Node>, Error> {
+    let nodes = fuse_gates(model, nodes);
     let readers = consumers(model, &nodes);
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut producer: HashMap<ValueId, usize> = HashMap::new();
@@ -987,6 +988,47 @@ fn fold(model: &Model, nodes: Vec<Node>) -> Result<Vec<Node>, Error> {
         }
     }
     Ok(out)
+}
+
+/// The self-gated activations exporters spell as two nodes, `x · g(x)`, as one activation
+/// of `x`: `Mul(x, Sigmoid(x))` is SiLU and `Mul(x, HardSigmoid(x))` with PyTorch's alpha 1/6
+/// and beta 1/2 is HardSwish, where the gate has no other reader. The activation then fuses
+/// into the op that produces `x` like any other.
+fn fuse_gates(model: &Model, mut nodes: Vec<Node>) -> Vec<Node> {
+    let readers = consumers(model, &nodes);
+    let producer: HashMap<ValueId, usize> = nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
+    let mut dropped = vec![false; nodes.len()];
+    for i in 0..nodes.len() {
+        let Some(node) = nodes.get(i) else { continue };
+        let (OpSpec::Mul(Activation::None), [a, b]) = (&node.op, node.inputs.as_slice()) else { continue };
+        let gate_of = |x: ValueId, g: ValueId| -> Option<(usize, Activation)> {
+            let &p = producer.get(&g)?;
+            let gate = nodes.get(p)?;
+            let fused = match gate.op {
+                OpSpec::Activation(Activation::Sigmoid) => Activation::Silu,
+                OpSpec::Activation(Activation::HardSigmoid { alpha, beta })
+                    if alpha == 1.0f32 / 6.0 && beta == 0.5 =>
+                {
+                    Activation::HardSwish
+                }
+                _ => return None,
+            };
+            (gate.inputs == [x] && readers.get(g) == Some(&1) && x != g).then_some((p, fused))
+        };
+        let Some((x, (p, act))) =
+            gate_of(*a, *b).map(|f| (*a, f)).or_else(|| gate_of(*b, *a).map(|f| (*b, f)))
+        else {
+            continue;
+        };
+        if let Some(node) = nodes.get_mut(i) {
+            node.op = OpSpec::Activation(act);
+            node.inputs = vec![x];
+        }
+        if let Some(d) = dropped.get_mut(p) {
+            *d = true;
+        }
+    }
+    nodes.into_iter().zip(dropped).filter(|(_, d)| !d).map(|(n, _)| n).collect()
 }
 
 fn check_bn(node: &str, bn: &BatchNormSpec) -> Result<(), Error> {

@@ -494,22 +494,6 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    /// Defines a value `op(inputs)` that only this node's own decomposition reads (named
-    /// after the node's output with `suffix`, for profiles and errors) and returns its id.
-    fn define_hidden(
-        &mut self,
-        cx: &Cx<'a>,
-        suffix: &str,
-        op: OpSpec,
-        inputs: Vec<ValueId>,
-    ) -> Result<ValueId> {
-        let name = format!("{}:{suffix}", cx.output_name(false)?);
-        let id = self.value_names.len();
-        self.value_names.push(name);
-        self.nodes.push(Node { name: format!("{}:{suffix}", cx.name), op, inputs, output: id });
-        Ok(id)
-    }
-
     /// Defines output `k` of a multi-output node (Split): a value `op(inputs)` of `shape`.
     fn define_output(
         &mut self,
@@ -655,7 +639,9 @@ impl<'a> Importer<'a> {
                 self.define(cx, OpSpec::Activation(Activation::Relu), vec![x.id], x.shape, x.flat, false)
             }
             "Clip" => self.clip(cx, index),
-            "HardSigmoid" | "HardSwish" => self.hard_activation(cx, index),
+            "HardSigmoid" | "HardSwish" | "Sigmoid" | "Tanh" | "LeakyRelu" | "PRelu" => {
+                self.unary_activation(cx, index)
+            }
             "Add" | "Sub" | "Mul" | "Div" if self.all_constant(cx, index)? => self.fold(cx, index),
             "Concat" if self.all_constant(cx, index)? => self.fold(cx, index),
             "Slice" if !self.all_constant(cx, index)? => self.slice_channels(cx, index),
@@ -1028,40 +1014,57 @@ impl<'a> Importer<'a> {
         self.define(cx, OpSpec::Activation(act), vec![x.id], x.shape, x.flat, false)
     }
 
-    /// `HardSigmoid(x) = clamp(alpha·x + beta, 0, 1)` (defaults 0.2, 0.5) and
-    /// `HardSwish(x) = x · clamp(x/6 + 1/2, 0, 1)`, written with the ops the planner fuses: the
-    /// affine is a per-channel BatchNorm (folded into the convolution before it when that is its
-    /// only reader), the clamp an activation fused into that op's store, and HardSwish's
-    /// product a `Mul` of two maps of one shape.
-    fn hard_activation(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
-        cx.arity(1, 1)?;
-        let swish = cx.op == "HardSwish";
-        let (alpha, beta) = if swish {
-            cx.check_attrs(&[])?;
-            (1.0 / 6.0, 0.5)
-        } else {
-            cx.check_attrs(&["alpha", "beta"])?;
-            (cx.attr_float("alpha", 0.2)?, cx.attr_float("beta", 0.5)?)
+    /// The elementwise activations that map to one [`Activation`]: `HardSigmoid` (alpha,
+    /// beta; defaults 0.2, 0.5), `HardSwish`, `Sigmoid`, `Tanh`, `LeakyRelu` (alpha, default
+    /// 0.01) and `PRelu` with one slope for every element (a scalar or all-equal slope; a
+    /// per-channel slope is refused naming the input). Each becomes an activation node that the
+    /// planner fuses into the op before it when that op's output has no other reader.
+    fn unary_activation(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        let finite = |what: &str, v: f32| -> Result<f32> {
+            if v.is_finite() { Ok(v) } else { Err(cx.err(format!("attribute {what} = {v} must be finite"))) }
         };
-        if !alpha.is_finite() || !beta.is_finite() {
-            return Err(cx.err(format!("attributes alpha = {alpha}, beta = {beta} must be finite")));
-        }
+        let act = match cx.op {
+            "HardSigmoid" => {
+                cx.check_attrs(&["alpha", "beta"])?;
+                cx.arity(1, 1)?;
+                let alpha = finite("alpha", cx.attr_float("alpha", 0.2)?)?;
+                Activation::HardSigmoid { alpha, beta: finite("beta", cx.attr_float("beta", 0.5)?)? }
+            }
+            "LeakyRelu" => {
+                cx.check_attrs(&["alpha"])?;
+                cx.arity(1, 1)?;
+                Activation::LeakyRelu { alpha: finite("alpha", cx.attr_float("alpha", 0.01)?)? }
+            }
+            "PRelu" => {
+                cx.check_attrs(&[])?;
+                cx.arity(2, 2)?;
+                let (name, t) = self.required_constant(cx, index, 1)?;
+                let slope = tensor::read_f32(t).map_err(|e| cx.tensor_err(name, e))?;
+                match slope.split_first() {
+                    Some((&alpha, rest)) if rest.iter().all(|&v| v.to_bits() == alpha.to_bits()) => {
+                        Activation::LeakyRelu { alpha: finite("slope", alpha)? }
+                    }
+                    _ => {
+                        return Err(cx.err(format!(
+                            "slope {name:?} has {} different values; sepconv supports one slope for \
+                             every channel",
+                            slope.len()
+                        )));
+                    }
+                }
+            }
+            op => {
+                cx.check_attrs(&[])?;
+                cx.arity(1, 1)?;
+                match op {
+                    "HardSwish" => Activation::HardSwish,
+                    "Sigmoid" => Activation::Sigmoid,
+                    _ => Activation::Tanh,
+                }
+            }
+        };
         let x = self.value(cx, index, 0)?;
-        let c = x.shape.c;
-        let affine = OpSpec::BatchNorm(BatchNormSpec {
-            scale: vec![alpha; c],
-            bias: vec![beta; c],
-            mean: vec![0.0; c],
-            var: vec![1.0; c],
-            epsilon: 0.0,
-        });
-        let unit = OpSpec::Activation(Activation::Clamp { min: 0.0, max: 1.0 });
-        let t = self.define_hidden(cx, "affine", affine, vec![x.id])?;
-        if !swish {
-            return self.define(cx, unit, vec![t], x.shape, x.flat, false);
-        }
-        let gate = self.define_hidden(cx, "gate", unit, vec![t])?;
-        self.define(cx, OpSpec::Mul(Activation::None), vec![x.id, gate], x.shape, x.flat, false)
+        self.define(cx, OpSpec::Activation(act), vec![x.id], x.shape, x.flat, false)
     }
 
     fn add(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
