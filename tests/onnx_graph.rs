@@ -31,6 +31,7 @@ const MODELS: &[&str] = &[
     "shufflenet_units",
     "se_block",
     "hard_activations",
+    "smooth_activations",
     "softmax_head",
     "softmax_channels",
     "reduce_mean_opset13",
@@ -60,6 +61,7 @@ fn every_fixture_matches_onnx_runtime_on_every_tier() {
             graph.run(&input.data, &mut out).unwrap();
             let scale = want.data.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
             let diff = out.iter().zip(&want.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            eprintln!("{name} on {isa}: max|diff| {diff:e} (output scale {scale})");
             assert!(diff <= 1e-4, "{name} on {isa}: max|diff| {diff} (output scale {scale})");
         }
     }
@@ -72,6 +74,39 @@ fn batchnorm_and_clip_fold_away_in_the_inverted_residual_block() {
     let ops: Vec<&str> = graph.steps().map(|s| s.op).collect();
     // expand (BN + Clip folded), depthwise (BN + Clip folded), project (BN folded), add.
     assert_eq!(ops, ["conv/pointwise", "conv/depthwise", "conv/pointwise", "add"]);
+}
+
+/// The smooth activations fuse into the op before them where it has no other reader: BN and
+/// Sigmoid into the stem, Mul(x, Sigmoid(x)) as SiLU into its depthwise conv, the [1, 1, 1]
+/// PRelu into the residual Add, Tanh, LeakyRelu, the SE's Relu and Sigmoid and the last PRelu
+/// into their convs. Two stay steps of their own: the SiLU of `dw_res` (whose output the Add
+/// also reads) and the Sigmoid with two readers (the Mul and the Add), so that Mul stays a Mul.
+#[test]
+fn smooth_activations_fuse_where_the_producer_has_one_reader() {
+    let model = load_model_file(&fixture("smooth_activations.onnx")).unwrap();
+    let graph = Graph::plan(&model, GraphOptions::default()).unwrap();
+    let steps: Vec<(&str, &str)> = graph.steps().map(|s| (s.name, s.op)).collect();
+    assert_eq!(
+        steps,
+        [
+            ("stem", "conv/dense"),
+            ("dw_silu", "conv/depthwise"),
+            ("dw_res", "conv/depthwise"),
+            ("res_silu_mul", "activation"),
+            ("residual", "add"),
+            ("pw_gate2", "conv/pointwise"),
+            ("shared_gate", "activation"),
+            ("gated", "mul"),
+            ("gate_plus", "add"),
+            ("pw_tanh", "conv/pointwise"),
+            ("leaky", "conv/dense"),
+            ("squeeze", "global_avg_pool"),
+            ("reduce", "conv/pointwise"),
+            ("expand", "conv/pointwise"),
+            ("excite", "mul"),
+            ("project", "conv/pointwise"),
+        ]
+    );
 }
 
 /// A symbolic-batch model planned for 4 images computes, image by image, what it computes
