@@ -324,20 +324,41 @@ pub fn fma_peak_gflops_for(isa: Isa) -> Option<f64> {
     }
 }
 
-/// Runs an FMA probe (warm-up, then the best of 5 timed calls) and returns GFLOP/s; `None`
-/// when the probe refuses to run (the CPU lacks its features).
+/// Runs an FMA probe and returns GFLOP/s; `None` when the probe refuses to run (the CPU lacks
+/// its features).
+///
+/// The iteration count is calibrated first: doubled from 1000 until one call takes at least
+/// [`PROBE_CALL_TIME`] or reaches [`PROBE_MAX_ITERS`] (a few milliseconds on a real core, where
+/// the cap is what binds); then the best of 5 timed calls at that count. So the probe costs
+/// tens of milliseconds on any CPU, also on a slow or emulated one, where a fixed count could
+/// take minutes.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn measure_probe(
     probe: fn(u64) -> Result<f32, sepconv_kernels::KernelError>,
     flops_per_iter: u64,
 ) -> Option<f64> {
-    const ITERS: u64 = 2_000_000;
-    probe(1000).ok()?;
+    let time_call = |iters: u64| -> Option<f64> {
+        let t = Instant::now();
+        std::hint::black_box(probe(std::hint::black_box(iters)).ok()?);
+        Some(t.elapsed().as_secs_f64())
+    };
+    let mut iters = 1000;
+    while iters < PROBE_MAX_ITERS && time_call(iters)? < PROBE_CALL_TIME.as_secs_f64() {
+        iters = (iters * 2).min(PROBE_MAX_ITERS);
+    }
     let mut best = f64::INFINITY;
     for _ in 0..5 {
-        let t = Instant::now();
-        std::hint::black_box(probe(std::hint::black_box(ITERS)).ok()?);
-        best = best.min(t.elapsed().as_secs_f64());
+        best = best.min(time_call(iters)?);
     }
-    Some((ITERS * flops_per_iter) as f64 / best / 1e9)
+    Some((iters * flops_per_iter) as f64 / best / 1e9)
 }
+
+/// The most iterations one timed FMA-probe call runs (about 3 ms on a 3 GHz core with two FMA
+/// ports).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const PROBE_MAX_ITERS: u64 = 2_000_000;
+
+/// The time one timed FMA-probe call is calibrated to reach when [`PROBE_MAX_ITERS`] takes
+/// longer.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const PROBE_CALL_TIME: Duration = Duration::from_millis(4);
