@@ -6,11 +6,11 @@
 //! - the nonlinear functions ([`Activation::LeakyRelu`], [`Activation::HardSigmoid`],
 //!   [`Activation::HardSwish`], [`Activation::Sigmoid`], [`Activation::Silu`],
 //!   [`Activation::Tanh`]) are applied by every convolution entry point to the output it has
-//!   just written, in the same call, by the tier's SIMD [`activation`] kernel (so a caller
+//!   just written, in the same call, by the tier's SIMD `activation` kernel (so a caller
 //!   running a layer by bands of output rows gets each band activated while it is in cache).
 //!
 //! The SIMD math (exp, sigmoid, tanh) is written once here on the crate's f32 vector
-//! ([`crate::simd::F32Math`]), instantiated by each ISA folder's `activation.rs`.
+//! (the crate's `F32Math` vector trait), instantiated by each ISA folder's `activation.rs`.
 
 use crate::error::KernelError;
 use crate::simd::F32Math;

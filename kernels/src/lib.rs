@@ -57,6 +57,40 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+/// Defines an ISA folder's `is_available` and `ensure_available` for tier `$isa`, whose
+/// kernels need the target features `$f` (detected at run time by `std::arch::$detect!` with
+/// the `std` feature, else known at compile time); `$why` ends the `is_available` doc.
+// (Defined before the ISA modules, which use it by textual scope; `$f` are token trees so
+// that the std detection macros, which match their feature names literally, accept them.)
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+macro_rules! cpu_check {
+    ($isa:literal, $detect:ident, [$($f:tt),+], $why:literal) => {
+        #[doc = concat!("True when this CPU can run the ", $isa, " kernels (target features", $(" `", $f, "`",)+ "). ", $why)]
+        ///
+        /// With the `std` feature this is a run-time check (cached by std); without it, true
+        /// only when the features are enabled at compile time.
+        #[inline]
+        pub fn is_available() -> bool {
+            #[cfg(feature = "std")]
+            {
+                true $(&& std::arch::$detect!($f))+
+            }
+            #[cfg(not(feature = "std"))]
+            {
+                true $(&& cfg!(target_feature = $f))+
+            }
+        }
+
+        /// `Ok(())` when [`is_available`], else [`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable).
+        /// Every safe entry point of this module calls it before entering a
+        /// `#[target_feature]` function, which is what makes those calls sound.
+        #[inline]
+        pub fn ensure_available() -> Result<(), crate::KernelError> {
+            if is_available() { Ok(()) } else { Err(crate::KernelError::IsaUnavailable { isa: $isa }) }
+        }
+    };
+}
+
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod activation;

@@ -88,60 +88,20 @@ macro_rules! f32_vector {
             type V = $V;
             type Tail = $M;
             const LANES: usize = $lanes;
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn splat($sx: f32) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $splat }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn load($lp: *const f32) -> $V {
-                // SAFETY: `LANES` readable floats (caller).
-                unsafe { $load }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn broadcast($bp: *const f32) -> $V {
-                // SAFETY: one readable float (caller).
-                unsafe { $bc }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn fma($fa: $V, $fw: $V, $fx: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $fma }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn clamp($cx: $V, $clo: $V, $chi: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $clamp }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn store($sp: *mut f32, $sv: $V) {
-                // SAFETY: `LANES` writable floats (caller).
-                unsafe { $store }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn tail($mn: usize) -> $M {
-                let $mn = $mn.min($lanes);
-                // SAFETY: the tier's features are available and `n <= LANES` (clamped above).
-                unsafe { $mask }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn load_tail($lmp: *const f32, $lmm: $M) -> $V {
-                // SAFETY: the lanes of the tail are readable (caller); no other is accessed.
-                unsafe { $lm }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn store_tail($mp: *mut f32, $mv: $V, $mm: $M) {
-                // SAFETY: the lanes of the tail are writable (caller); no other is written.
-                unsafe { $sm }
+            $crate::simd::methods! {
+                splat($sx: f32) -> $V = $splat;
+                load($lp: *const f32) -> $V = $load;
+                broadcast($bp: *const f32) -> $V = $bc;
+                fma($fa: $V, $fw: $V, $fx: $V) -> $V = $fma;
+                clamp($cx: $V, $clo: $V, $chi: $V) -> $V = $clamp;
+                store($sp: *mut f32, $sv: $V) -> () = $store;
+                // `n <= LANES` for the tier's expression.
+                tail($mn: usize) -> $M = {
+                    let $mn = $mn.min($lanes);
+                    $mask
+                };
+                load_tail($lmp: *const f32, $lmm: $M) -> $V = $lm;
+                store_tail($mp: *mut f32, $mv: $V, $mm: $M) -> () = $sm;
             }
         }
     };
@@ -152,53 +112,27 @@ pub(crate) use f32_vector;
 /// [`F32Vector`]: written once per ISA with [`f32_math!`], one expression per operation.
 ///
 /// # Safety
-/// As [`F32Vector`]: every method is sound whenever the tier's features are available.
+/// As [`F32Vector`]: every method is sound whenever the tier's features are available. Each
+/// method's own contract (`unsafe`): the tier's features are available.
 pub(crate) unsafe trait F32Math: F32Vector {
     /// `a + b`.
-    ///
-    /// # Safety
-    /// Features available (as for every method here).
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// `a - b`.
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
     /// `a · b`.
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// `a / b` (IEEE division, not an estimate).
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn div(a: Self::V, b: Self::V) -> Self::V;
     /// `min(a, b)`; where `a` is NaN the result is NaN.
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
     /// `|x|`.
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn abs(x: Self::V) -> Self::V;
     /// `x` rounded to the nearest integer (ties to even).
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn round(x: Self::V) -> Self::V;
     /// `2^n` for integral `n` in `[-126, 127]` (built from the exponent bits; other lanes give
     /// some finite value).
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn pow2i(n: Self::V) -> Self::V;
     /// `t` in the lanes where `a < b` (false for NaN), else `f`.
-    ///
-    /// # Safety
-    /// Features available.
     unsafe fn select_lt(a: Self::V, b: Self::V, t: Self::V, f: Self::V) -> Self::V;
 }
 
@@ -217,61 +151,34 @@ macro_rules! f32_math {
         // SAFETY: every operation is register-only and sound when the tier's features are
         // available, which each method's caller guarantees.
         unsafe impl $crate::simd::F32Math for $T {
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn add($aa: $V, $ab: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $add }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn sub($sa: $V, $sb: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $sub }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn mul($ma: $V, $mb: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $mul }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn div($da: $V, $db: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $div }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn min($na: $V, $nb: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $min }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn abs($bx: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $abs }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn round($rx: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $round }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn pow2i($pn: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $pow2i }
-            }
-            #[inline(always)]
-            #[allow(unused_unsafe)]
-            unsafe fn select_lt($la: $V, $lb: $V, $lt: $V, $lf: $V) -> $V {
-                // SAFETY: the tier's features are available (caller).
-                unsafe { $sel }
+            $crate::simd::methods! {
+                add($aa: $V, $ab: $V) -> $V = $add;
+                sub($sa: $V, $sb: $V) -> $V = $sub;
+                mul($ma: $V, $mb: $V) -> $V = $mul;
+                div($da: $V, $db: $V) -> $V = $div;
+                min($na: $V, $nb: $V) -> $V = $min;
+                abs($bx: $V) -> $V = $abs;
+                round($rx: $V) -> $V = $round;
+                pow2i($pn: $V) -> $V = $pow2i;
+                select_lt($la: $V, $lb: $V, $lt: $V, $lf: $V) -> $V = $sel;
             }
         }
     };
 }
 pub(crate) use f32_math;
+
+/// The methods of an impl of [`F32Vector`] or [`F32Math`] from [`f32_vector!`] and
+/// [`f32_math!`]: `name(params) -> type = body;`, each `#[inline(always)]` with its body (the
+/// tier's intrinsic) run under the trait method's contract.
+macro_rules! methods {
+    ($($name:ident($($a:ident: $t:ty),*) -> $r:ty = $body:expr;)*) => {$(
+        #[inline(always)]
+        #[allow(unused_unsafe)]
+        unsafe fn $name($($a: $t),*) -> $r {
+            // SAFETY: the trait method's contract, which the caller upholds: the tier's
+            // features are available and every lane the operation reads or writes is valid.
+            unsafe { $body }
+        }
+    )*};
+}
+pub(crate) use methods;

@@ -108,17 +108,26 @@ pub(crate) struct Env {
     tail_view: Option<View>,
 }
 
+/// The NEON plan knobs of [`DwVec`], the same for both vector views: taps of one 8-channel
+/// tile, weights of kernels up to 3 hoisted, sweeping interior blocks that end on an
+/// overlapping block, border pixels one by one.
+macro_rules! neon_plan {
+    () => {
+        type Env = Env;
+        const TAP_STRIDE: usize = CT;
+        const HOIST_K: usize = 3;
+        const SWEEP: bool = true;
+        const OVERLAP: bool = true;
+        const EDGE_BLOCKS: bool = false;
+    };
+}
+
 /// A full tile's 8 channels: two Q registers.
 #[derive(Clone, Copy)]
 pub(crate) struct Q2([float32x4_t; 2]);
 
 impl DwVec for float32x4_t {
-    type Env = Env;
-    const TAP_STRIDE: usize = CT;
-    const HOIST_K: usize = 3;
-    const SWEEP: bool = true;
-    const OVERLAP: bool = true;
-    const EDGE_BLOCKS: bool = false;
+    neon_plan!();
 
     #[inline(always)]
     unsafe fn zero() -> Self {
@@ -185,12 +194,7 @@ impl DwVec for float32x4_t {
 }
 
 impl DwVec for Q2 {
-    type Env = Env;
-    const TAP_STRIDE: usize = CT;
-    const HOIST_K: usize = 3;
-    const SWEEP: bool = true;
-    const OVERLAP: bool = true;
-    const EDGE_BLOCKS: bool = false;
+    neon_plan!();
 
     #[inline(always)]
     unsafe fn zero() -> Self {

@@ -39,7 +39,7 @@ use core::arch::x86_64::{
 
 use crate::dwconv::{self as dw, Ctx, DwRows, PairFn, Plan, Row, RowFn};
 use crate::x86_64::dwconv as avx2;
-use crate::{Activation, Conv2dGeometry, KernelError};
+use crate::{Activation, Conv2dGeometry};
 
 /// f32 lanes of a ZMM register: channels per packed tile of the own plan.
 const LANES: usize = 16;
@@ -56,66 +56,46 @@ fn lanes_of(g: &Conv2dGeometry) -> usize {
     if dw::has_fast_kernel(&g.canonical()) { LANES } else { 8 }
 }
 
-/// Length of the AVX-512 tier's packed depthwise weights (see the module docs): on the own
-/// plan `ceil(C / 16) · 16 · (1 + kh·kw)`, on the delegated plan the AVX2 tier's length.
-///
-/// Errors: an invalid or non-depthwise geometry, or overflow.
-pub fn dwconv_packed_len(g: &Conv2dGeometry) -> Result<usize, KernelError> {
-    dw::packed_len(g, lanes_of(g))
+dw::entry_points! { lanes_of lanes_of, super::ensure_available, pack checks true;
+    /// Length of the AVX-512 tier's packed depthwise weights (see the module docs): on the own
+    /// plan `ceil(C / 16) · 16 · (1 + kh·kw)`, on the delegated plan the AVX2 tier's length.
+    ///
+    /// Errors: an invalid or non-depthwise geometry, or overflow.
+    packed_len;
+    /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) for
+    /// [`dwconv_run`]: on the own plan into channel tiles of 16, `[bias × 16][tap 0 × 16]…`,
+    /// zero-padded at the channel remainder; on the delegated plan the AVX2 tier's layout (see the
+    /// module docs).
+    ///
+    /// Errors: an invalid or non-depthwise geometry, `weights`, `bias` or `packed` of the wrong
+    /// length (`packed` must have [`dwconv_packed_len`] elements), or a CPU without
+    /// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
+    pack;
+    /// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
+    ///
+    /// - `input`: `[batch][in_h][in_w][C]`;
+    /// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
+    ///   that fall inside the input (padding contributes nothing).
+    ///
+    /// Any kernel size, stride, dilation and 4-sided padding (the shapes outside the own plan run
+    /// the AVX2 kernel). Errors: an invalid or non-depthwise geometry, an invalid clamp, `packed`,
+    /// `input` or `output` of the wrong length ([`KernelError::LengthMismatch`](crate::KernelError::LengthMismatch)), or a CPU without
+    /// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`](crate::KernelError::IsaUnavailable)); nothing is written then.
+    run;
 }
 
-/// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) for
-/// [`dwconv_run`]: on the own plan into channel tiles of 16, `[bias × 16][tap 0 × 16]…`,
-/// zero-padded at the channel remainder; on the delegated plan the AVX2 tier's layout (see the
-/// module docs).
+/// Runs a checked plan: the own plan on 16-lane tiles, or the AVX2 tier's kernels on the
+/// 8-lane plan of a delegated geometry.
 ///
-/// Errors: an invalid or non-depthwise geometry, `weights`, `bias` or `packed` of the wrong
-/// length (`packed` must have [`dwconv_packed_len`] elements), or a CPU without
-/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`]); nothing is written then.
-pub fn dwconv_pack(
-    g: &Conv2dGeometry,
-    weights: &[f32],
-    bias: Option<&[f32]>,
-    packed: &mut [f32],
-) -> Result<(), KernelError> {
-    let lanes = lanes_of(g);
-    dw::check_pack(g, lanes, weights, bias, packed)?;
-    super::ensure_available()?;
-    dw::pack(g, lanes, weights, bias, packed)
-}
-
-/// Depthwise convolution on weights packed by [`dwconv_pack`] (same geometry), NHWC:
-///
-/// - `input`: `[batch][in_h][in_w][C]`;
-/// - `output`: `[batch][out_h][out_w][C]`, each `act(bias + Σ input · weight)` over the taps
-///   that fall inside the input (padding contributes nothing).
-///
-/// Any kernel size, stride, dilation and 4-sided padding (the shapes outside the own plan run
-/// the AVX2 kernel). Errors: an invalid or non-depthwise geometry, an invalid clamp, `packed`,
-/// `input` or `output` of the wrong length ([`KernelError::LengthMismatch`]), or a CPU without
-/// AVX-512F + AVX2 + FMA ([`KernelError::IsaUnavailable`]); nothing is written then.
-pub fn dwconv_run(
-    g: &Conv2dGeometry,
-    input: &[f32],
-    packed: &[f32],
-    act: Activation,
-    output: &mut [f32],
-) -> Result<(), KernelError> {
-    let lanes = lanes_of(g);
-    let plan = Plan::checked(g, lanes, input, packed, act, output)?;
-    super::ensure_available()?;
-    if lanes != LANES {
-        // SAFETY: AVX2 and FMA are part of ensure_available; the plan is the AVX2 tier's
-        // 8-lane plan, checked against these slices.
-        unsafe { avx2::run(&plan, input, packed, act, output) };
-        super::activation::epilogue(act, output);
-        return Ok(());
+/// # Safety
+/// AVX-512F, AVX2 and FMA available; `p` came from [`Plan::checked`] with [`lanes_of`] lanes
+/// and the same `input`, `packed` and `output` lengths.
+unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: &mut [f32]) {
+    // SAFETY: forwarded; a fast-kernel geometry has 16-lane tiles (`lanes_of`), any other
+    // the AVX2 tier's 8 lanes, and AVX2 + FMA are part of this tier's features.
+    unsafe {
+        if p.fast { run_own(p, input, packed, act, output) } else { avx2::run(p, input, packed, act, output) }
     }
-    // SAFETY: the CPU has AVX-512F, AVX2 and FMA (ensure_available above); the plan checked
-    // `input`, `packed` and `output` against the geometry with 16-lane tiles.
-    unsafe { run(&plan, input, packed, act, output) };
-    super::activation::epilogue(act, output);
-    Ok(())
 }
 
 /// Entry of the target-feature code for the own plan.
@@ -124,7 +104,7 @@ pub fn dwconv_run(
 /// AVX-512F, AVX2 and FMA available; `p` came from [`Plan::checked`] with 16 lanes and the
 /// same `input`, `packed` and `output` lengths.
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: &mut [f32]) {
+unsafe fn run_own(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: &mut [f32]) {
     let (lo, hi) = act.bounds();
     // rem < 16, so the shift does not overflow; rem == 0 means all lanes.
     let mask: __mmask16 = if p.rem == 0 { 0xffff } else { (1u16 << p.rem) - 1 };

@@ -366,13 +366,20 @@ macro_rules! each_tile {
 /// (each with the doc comment given) for tiles of `$lanes` channels: `dwconv_run` checks the
 /// arguments ([`Plan::checked`]), then the CPU (`$ensure()`, whose error it returns), then calls
 /// the tier's `unsafe fn run(&Plan, input, packed, act, output)`, whose contract is that the
-/// tier's features are available and the plan checked these slices with `$lanes` lanes.
+/// tier's features are available and the plan checked these slices with the tier's lanes.
+///
+/// The form `lanes_of $f, $ensure, pack checks the CPU; ...` is for a tier whose tile width
+/// depends on the geometry (`$f(&Conv2dGeometry) -> usize`) and whose `dwconv_pack` also
+/// refuses a CPU without its features (after the argument checks).
 macro_rules! entry_points {
-    ($lanes:expr, $ensure:path;
+    ($lanes:expr, $ensure:path; $($docs:tt)*) => {
+        $crate::dwconv::entry_points! { lanes_of |_| $lanes, $ensure, pack checks false; $($docs)* }
+    };
+    (lanes_of $lanes_of:expr, $ensure:path, pack checks $pack_cpu:literal;
      $(#[$len:meta])* packed_len; $(#[$pack:meta])* pack; $(#[$run:meta])* run;) => {
         $(#[$len])*
         pub fn dwconv_packed_len(g: &$crate::Conv2dGeometry) -> Result<usize, $crate::KernelError> {
-            $crate::dwconv::packed_len(g, $lanes)
+            $crate::dwconv::packed_len(g, ($lanes_of)(g))
         }
 
         $(#[$pack])*
@@ -382,7 +389,12 @@ macro_rules! entry_points {
             bias: Option<&[f32]>,
             packed: &mut [f32],
         ) -> Result<(), $crate::KernelError> {
-            $crate::dwconv::pack(g, $lanes, weights, bias, packed)
+            let lanes = ($lanes_of)(g);
+            if $pack_cpu {
+                $crate::dwconv::check_pack(g, lanes, weights, bias, packed)?;
+                $ensure()?;
+            }
+            $crate::dwconv::pack(g, lanes, weights, bias, packed)
         }
 
         $(#[$run])*
@@ -393,10 +405,10 @@ macro_rules! entry_points {
             act: $crate::Activation,
             output: &mut [f32],
         ) -> Result<(), $crate::KernelError> {
-            let plan = $crate::dwconv::Plan::checked(g, $lanes, input, packed, act, output)?;
+            let plan = $crate::dwconv::Plan::checked(g, ($lanes_of)(g), input, packed, act, output)?;
             $ensure()?;
             // SAFETY: `$ensure` checked the CPU features `run` needs; the plan checked `input`,
-            // `packed` and `output` against the geometry with `$lanes`-lane tiles.
+            // `packed` and `output` against the geometry with the tier's tiles.
             unsafe { run(&plan, input, packed, act, output) };
             super::activation::epilogue(act, output);
             Ok(())

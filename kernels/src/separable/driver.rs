@@ -37,9 +37,16 @@ struct Clamp<K: SepVector> {
     hi: K::V,
 }
 
+/// The stack buffer of the stride-1 row pass for a zero-padded copy of a row edge, and the
+/// tap span `(k-1)·dilation·C` it must hold beyond the outputs (`span + EDGE_SLACK <= EDGE_BUF`).
+struct Edge {
+    span: usize,
+    buf: [f32; EDGE_BUF],
+}
+
 /// What every row and column walk of one pass reads: the validated canonical geometry, the
 /// packed layout and buffer, and the activation bounds.
-struct Pass<'a, K: SepVector> {
+pub(crate) struct Pass<'a, K: SepVector> {
     g: &'a SeparablePassGeometry,
     lay: &'a Layout,
     packed: &'a [f32],
@@ -52,7 +59,12 @@ impl<'a, K: SepVector> Pass<'a, K> {
     /// # Safety
     /// Target features.
     #[inline(always)]
-    unsafe fn new(g: &'a SeparablePassGeometry, lay: &'a Layout, packed: &'a [f32], act: Activation) -> Self {
+    pub(crate) unsafe fn new(
+        g: &'a SeparablePassGeometry,
+        lay: &'a Layout,
+        packed: &'a [f32],
+        act: Activation,
+    ) -> Self {
         let (lo, hi) = act.bounds();
         // SAFETY: target features (caller).
         let cl = unsafe { Clamp { lo: K::splat(lo), hi: K::splat(hi) } };
@@ -253,21 +265,16 @@ fn align_offset(base: *const f32, row_len: usize, bytes: usize) -> usize {
 ///
 /// # Safety
 /// The ISA's target features are present and this is inlined into a function that enables
-/// them; `g` validated (canonical) with dims `d` and layout `lay` (tiled, `K::LANES`); `input`,
-/// `packed`, `output` have the lengths `d.input_len`, `lay.len`, `d.output_len`; `g.axis` is
-/// `Row`.
+/// them; `p` is the [`Pass`] of a plan from [`super::checked_run`] for the row axis and the
+/// tiled layout of `K::LANES`, with dims `d`, on these `input` and `output`.
 #[inline(always)]
 pub(crate) unsafe fn row_pass<K: SepVector>(
-    g: &SeparablePassGeometry,
+    p: &Pass<'_, K>,
     d: &SeparableDims,
-    lay: &Layout,
     input: &[f32],
-    packed: &[f32],
-    act: Activation,
     output: &mut [f32],
 ) {
-    // SAFETY: target features (caller).
-    let p = unsafe { Pass::<K>::new(g, lay, packed, act) };
+    let g = p.g;
     let c = g.channels;
     let in_len = g.in_w * c;
     let out_len = d.out_w * c;
@@ -277,19 +284,18 @@ pub(crate) unsafe fn row_pass<K: SepVector>(
     let flat = g.stride == 1
         && span.is_some_and(|s| s + EDGE_SLACK <= EDGE_BUF)
         && g.pad_before.checked_mul(c).is_some_and(|p| p.checked_add(in_len).is_some());
-    let span = span.unwrap_or(0);
-    let mut buf = [0f32; EDGE_BUF];
+    let mut edge = Edge { span: span.unwrap_or(0), buf: [0f32; EDGE_BUF] };
     for row in 0..g.batch * g.in_h {
         let src = &input[row * in_len..][..in_len];
         let dst = &mut output[row * out_len..][..out_len];
         if flat {
             // SAFETY: target features (caller); slices of the validated lengths;
             // `span + EDGE_SLACK <= EDGE_BUF` and `pad_before·C + W·C` fits (checked above).
-            unsafe { row_flat(&p, span, src, dst, &mut buf) };
+            unsafe { row_flat(p, &mut edge, src, dst) };
         } else {
             // SAFETY: target features (caller); `src`/`dst` are one input/output row of the
             // validated geometry; `packed` has `lay.len` floats.
-            unsafe { row_pixels(&p, d.out_w, src, dst) };
+            unsafe { row_pixels(p, d.out_w, src, dst) };
         }
     }
 }
@@ -384,16 +390,11 @@ unsafe fn tap_blocks<K: SepVector>(ft: &FlatTaps, (f_lo, f_hi): (usize, usize), 
 ///
 /// # Safety
 /// Target features; `p.g.stride == 1`; `src` is one input row (`W·C`), `dst` one output row
-/// (`out_w·C`), `p.packed` has `p.lay.len` floats; `span == (k-1)·dilation·C` and
-/// `span + EDGE_SLACK <= EDGE_BUF`; `pad_before·C + W·C` does not overflow.
+/// (`out_w·C`), `p.packed` has `p.lay.len` floats; `edge.span == (k-1)·dilation·C` (so
+/// `edge.span + EDGE_SLACK <= EDGE_BUF`); `pad_before·C + W·C` does not overflow.
 #[inline(always)]
-unsafe fn row_flat<K: SepVector>(
-    p: &Pass<'_, K>,
-    span: usize,
-    src: &[f32],
-    dst: &mut [f32],
-    buf: &mut [f32; EDGE_BUF],
-) {
+unsafe fn row_flat<K: SepVector>(p: &Pass<'_, K>, edge: &mut Edge, src: &[f32], dst: &mut [f32]) {
+    let span = edge.span;
     let g = p.g;
     let c = g.channels;
     let pad_c = g.pad_before * c;
@@ -416,8 +417,8 @@ unsafe fn row_flat<K: SepVector>(
     unsafe { tap_blocks::<K>(&ft, (f_lo, f_hi), p.cl) };
     // SAFETY: same contract as this function; both ranges lie within the output row.
     unsafe {
-        row_flat_edge(p, span, src, dst, buf, (0, f_lo));
-        row_flat_edge(p, span, src, dst, buf, (f_hi, out_len));
+        row_flat_edge(p, edge, src, dst, (0, f_lo));
+        row_flat_edge(p, edge, src, dst, (f_hi, out_len));
     }
 }
 
@@ -429,12 +430,12 @@ unsafe fn row_flat<K: SepVector>(
 #[inline(always)]
 unsafe fn row_flat_edge<K: SepVector>(
     p: &Pass<'_, K>,
-    span: usize,
+    edge: &mut Edge,
     src: &[f32],
     dst: &mut [f32],
-    buf: &mut [f32; EDGE_BUF],
     (f0, f1): (usize, usize),
 ) {
+    let (span, buf) = (edge.span, &mut edge.buf);
     let (g, lay, cl) = (p.g, p.lay, p.cl);
     let lanes = K::LANES;
     let c = g.channels;
@@ -560,22 +561,15 @@ unsafe fn row_pixels<K: SepVector>(p: &Pass<'_, K>, out_w: usize, src: &[f32], d
 /// Column pass on packed weights: the driver behind every SIMD tier's `col_pass_run`.
 ///
 /// # Safety
-/// The ISA's target features are present and this is inlined into a function that enables
-/// them; `g` validated (canonical) with dims `d` and layout `lay` (tiled, `K::LANES`); `input`,
-/// `packed`, `output` have the lengths `d.input_len`, `lay.len`, `d.output_len`; `g.axis` is
-/// `Column`.
+/// As [`row_pass`], for the column axis.
 #[inline(always)]
 pub(crate) unsafe fn col_pass<K: SepVector>(
-    g: &SeparablePassGeometry,
+    p: &Pass<'_, K>,
     d: &SeparableDims,
-    lay: &Layout,
     input: &[f32],
-    packed: &[f32],
-    act: Activation,
     output: &mut [f32],
 ) {
-    // SAFETY: target features (caller).
-    let p = unsafe { Pass::<K>::new(g, lay, packed, act) };
+    let g = p.g;
     let row = g.in_w * g.channels;
     let in_plane = g.in_h * row;
     let out_plane = d.out_h * row;
@@ -589,7 +583,7 @@ pub(crate) unsafe fn col_pass<K: SepVector>(
                 // SAFETY: target features (caller); `src`/`dst` are one image of the validated
                 // geometry; band rows oy..oy+r < out_h.
                 with_const!(r, R in [1, 2, 3, 4, 5, 6] => unsafe {
-                    col_band_rows::<K, R>(&p, src, dst, oy)
+                    col_band_rows::<K, R>(p, src, dst, oy)
                 });
                 oy += r;
             }
@@ -597,7 +591,7 @@ pub(crate) unsafe fn col_pass<K: SepVector>(
             for oy in 0..d.out_h {
                 // SAFETY: target features (caller); one image of the validated geometry;
                 // oy < out_h.
-                unsafe { col_row_taps(&p, src, dst, oy) };
+                unsafe { col_row_taps(p, src, dst, oy) };
             }
         }
     }

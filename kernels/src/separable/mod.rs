@@ -311,10 +311,11 @@ macro_rules! simd_entry_points {
             // SAFETY: the drivers' contract is this function's; they are inlined here, under
             // the ISA's target features.
             unsafe {
+                let pass = driver::Pass::<$K>::new(&p.g, &p.lay, packed, act);
                 if row {
-                    driver::row_pass::<$K>(&p.g, &p.d, &p.lay, input, packed, act, output)
+                    driver::row_pass(&pass, &p.d, input, output)
                 } else {
-                    driver::col_pass::<$K>(&p.g, &p.d, &p.lay, input, packed, act, output)
+                    driver::col_pass(&pass, &p.d, input, output)
                 }
             }
         }
