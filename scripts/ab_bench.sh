@@ -4,7 +4,9 @@
 # then a table of the best median per binary and the ratio new/base. The machine is shared
 # and noisy: only ratios from one such run mean anything.
 #
-#   scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS=3] [TIERS=avx2,avx512] [LAYERS=<all>]
+#   [MIN_MS=200] scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS=3] [TIERS=avx2,avx512] [LAYERS=<all>]
+#
+# MIN_MS is the time spent on each layer per tier and round (longer: less noise).
 #
 # e.g. build the base at an older commit into /tmp/base (git worktree + cargo build --release),
 # then: scripts/ab_bench.sh /tmp/base/target/release/sepconv target/release/sepconv 5
@@ -15,6 +17,7 @@ NEW=${2:?usage: scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS] [TIERS] [LAYERS]}
 ROUNDS=${3:-3}
 TIERS=${4:-avx2,avx512}
 LAYERS=${5:-}
+MIN_MS=${MIN_MS:-200}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -26,7 +29,7 @@ for r in $(seq 1 "$ROUNDS"); do
     for w in $order; do
         bin=$BASE
         [ "$w" = new ] && bin=$NEW
-        "$bin" bench --json --isa "$TIERS" --min-ms 200 "${layer_args[@]}" >"$OUT/bench_${w}_$r.json"
+        "$bin" bench --json --isa "$TIERS" --min-ms "$MIN_MS" "${layer_args[@]}" >"$OUT/bench_${w}_$r.json"
         for m in mobilenet_v2 mobilenet_v1; do
             for isa in ${TIERS//,/ }; do
                 "$bin" run --builtin "$m" --isa "$isa" --iters 50 --min-ms 1500 --warmup 10 --json \
