@@ -40,6 +40,8 @@ const MODELS: &[&str] = &[
     "matmul",
     "reshape",
     "clip_inputs_opset11",
+    "pads",
+    "pads_opset18_axes",
 ];
 
 #[test]
@@ -107,6 +109,36 @@ fn smooth_activations_fuse_where_the_producer_has_one_reader() {
             ("project", "conv/pointwise"),
         ]
     );
+}
+
+/// A zero `Pad` folds into the convolution that is its only reader (TensorFlow's SAME as Pad +
+/// VALID conv, and a Pad before a conv with its own explicit pads); a Pad with another value,
+/// or with a second reader, is a step of its own. The step keeps the conv's name.
+#[test]
+fn zero_pads_fold_into_the_conv_that_reads_them() {
+    let steps = |name: &str| -> Vec<(String, String)> {
+        let model = load_model_file(&fixture(&format!("{name}.onnx"))).unwrap();
+        let graph = Graph::plan(&model, GraphOptions::default()).unwrap();
+        graph.steps().map(|s| (s.name.to_string(), s.op.to_string())).collect()
+    };
+    let want = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    };
+    assert_eq!(
+        steps("pads"),
+        want(&[
+            ("stem", "conv/dense"),
+            ("dw", "conv/depthwise"),
+            ("half_pad", "pad"),
+            ("pw", "conv/pointwise"),
+            ("shared_pad", "pad"),
+            ("after_shared", "conv/dense"),
+            ("residual", "add"),
+            ("pool_pad", "pad"),
+            ("pool", "max_pool"),
+        ])
+    );
+    assert_eq!(steps("pads_opset18_axes"), want(&[("axes_pad", "pad"), ("conv", "conv/dense")]));
 }
 
 /// A symbolic-batch model planned for 4 images computes, image by image, what it computes

@@ -321,6 +321,22 @@ fn interpret(model: &Model, input: &Npy) -> Val {
                 let inputs: Vec<&Val> = node.inputs.iter().map(|&id| get(id)).collect();
                 concat(&inputs)
             }
+            OpSpec::Pad { pads, value } => {
+                let s = x.shape;
+                let (h, w) = (s.h + pads.top + pads.bottom, s.w + pads.left + pads.right);
+                let mut data = vec![*value; s.n * h * w * s.c];
+                for n in 0..s.n {
+                    for y in 0..s.h {
+                        for xx in 0..s.w {
+                            for c in 0..s.c {
+                                let to = ((n * h + y + pads.top) * w + xx + pads.left) * s.c + c;
+                                data[to] = x.data[((n * s.h + y) * s.w + xx) * s.c + c];
+                            }
+                        }
+                    }
+                }
+                Val { shape: Shape4 { h, w, ..s }, data }
+            }
         };
         assert!(values[node.output].is_none(), "{}: value {} defined twice", node.name, node.output);
         values[node.output] = Some(out);
@@ -330,9 +346,14 @@ fn interpret(model: &Model, input: &Npy) -> Val {
 
 /// Loads fixture `name`, runs it on its input and compares with ONNX Runtime's output.
 fn check_against_ort(name: &str) {
-    let model = load(name);
+    let mut model = load(name);
     let expected = npy(name, "output");
-    let out = interpret(&model, &npy(name, "input"));
+    let input = npy(name, "input");
+    // A symbolic batch runs the stored input's batch.
+    if matches!(model.batch, Batch::Symbolic { .. }) {
+        model.input_shape.n = input.shape[0];
+    }
+    let out = interpret(&model, &input);
     let actual = match expected.shape[..] {
         [n, c, h, w] => {
             assert_eq!(out.shape, Shape4::from_nchw_dims(n, c, h, w), "{name}: output shape");
@@ -377,6 +398,7 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::Softmax => "Softmax",
             OpSpec::ChannelShuffle { .. } => "ChannelShuffle",
             OpSpec::SliceChannels { .. } => "SliceChannels",
+            OpSpec::Pad { .. } => "Pad",
         })
         .collect()
 }
@@ -569,6 +591,19 @@ fn concat_ir() {
     assert_eq!(activation(&m, 1), Activation::Relu);
     assert_eq!(m.nodes[3].inputs, [2, 0, 3]);
     check_against_ort("concat");
+}
+
+#[test]
+fn pads_ir() {
+    let m = load("pads");
+    assert_eq!(
+        ops(&m),
+        ["Pad", "Conv", "Activation", "Pad", "Conv", "Pad", "Conv", "Pad", "Conv", "Add", "Pad", "Pool"]
+    );
+    check_against_ort("pads");
+    let m = load("pads_opset18_axes");
+    assert_eq!(ops(&m), ["Pad", "Conv"]);
+    check_against_ort("pads_opset18_axes");
 }
 
 #[test]
@@ -1309,4 +1344,70 @@ fn hard_sigmoid_and_hard_swish_import_as_activations() {
     let mut m = decode("hard_activations");
     node(&mut m, "gate").attribute.push(float("alpha", f32::INFINITY));
     assert_names(&import(&m).unwrap_err(), &["\"gate\"", "alpha = inf", "finite"]);
+}
+
+/// `Pad` imports as a spatial pad (pads from the input, the constant value, opset-18 axes);
+/// what it cannot run is refused naming the node and the reason: another mode, a pad of the
+/// batch or channel axis, a negative pad (cropping), pads that do not match the axes, an axis
+/// outside the 4 of NCHW, a missing pads input.
+#[test]
+fn pad_imports_spatial_constant_pads_and_refuses_the_rest() {
+    let m = decode("pads");
+    let model = import(&m).unwrap();
+    let pads: Vec<(Padding2d, f32)> = model
+        .nodes
+        .iter()
+        .filter_map(|n| match n.op {
+            OpSpec::Pad { pads, value } => Some((pads, value)),
+            _ => None,
+        })
+        .collect();
+    let p = |top, left, bottom, right| Padding2d { top, left, bottom, right };
+    assert_eq!(
+        pads,
+        [
+            (p(0, 0, 1, 1), 0.0),
+            (p(1, 1, 1, 1), 0.0),
+            (p(1, 2, 2, 1), 0.5),
+            (p(1, 1, 1, 1), 0.0),
+            (p(1, 1, 1, 1), f32::NEG_INFINITY)
+        ]
+    );
+    let axes = import(&decode("pads_opset18_axes")).unwrap();
+    assert!(
+        matches!(axes.nodes[0].op, OpSpec::Pad { pads, value } if pads == p(2, 0, 1, 3) && value == -1.5)
+    );
+
+    let string = |name: &str, s: &str| proto::AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(proto::attribute_proto::AttributeType::String as i32),
+        s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    let mut m = decode("pads");
+    node(&mut m, "ring_pad").attribute.push(string("mode", "reflect"));
+    assert_names(&import(&m).unwrap_err(), &["\"ring_pad\"", "mode", "reflect"]);
+    let with_pads = |values: &[i64]| {
+        let mut m = decode("pads");
+        let t = initializer(&mut m, "ring");
+        t.raw_data = None;
+        t.int64_data = values.to_vec();
+        t.dims = vec![values.len() as i64];
+        m
+    };
+    assert_names(&import(&with_pads(&[0, 1, 1, 1, 0, 0, 1, 1])).unwrap_err(), &["\"ring_pad\"", "channel"]);
+    assert_names(&import(&with_pads(&[1, 0, 1, 1, 0, 0, 1, 1])).unwrap_err(), &["\"ring_pad\"", "batch"]);
+    assert_names(&import(&with_pads(&[0, 0, -1, 1, 0, 0, 1, 1])).unwrap_err(), &["\"ring_pad\"", "negative"]);
+    assert_names(
+        &import(&with_pads(&[0, 0, 1, 1, 0, 0])).unwrap_err(),
+        &["\"ring_pad\"", "two entries per axis"],
+    );
+    let mut m = decode("pads_opset18_axes");
+    let t = initializer(&mut m, "hw");
+    t.raw_data = None;
+    t.int64_data = vec![2, 4];
+    assert_names(&import(&m).unwrap_err(), &["\"axes_pad\"", "axis 4"]);
+    let mut m = decode("pads");
+    node(&mut m, "tf_pad").input.truncate(1);
+    assert_names(&import(&m).unwrap_err(), &["\"tf_pad\""]);
 }

@@ -153,6 +153,16 @@ pub enum OpSpec {
     /// Softmax over the channels of every pixel (the features of a flat value), one input:
     /// `out[p][c] = exp(x[p][c] - max_c x[p]) / Σ_c exp(x[p][c] - max_c x[p])`.
     Softmax,
+    /// Constant padding of every image, one input: `pads.top` / `pads.bottom` rows and
+    /// `pads.left` / `pads.right` columns of `value` around it (batch and channels unpadded).
+    /// A zero pad whose only reader is a convolution with explicit padding is folded into that
+    /// convolution's padding.
+    Pad {
+        /// Rows and columns added on each side.
+        pads: Padding2d,
+        /// The value of every added element.
+        value: f32,
+    },
 }
 
 /// One node: `output = op(inputs)`.

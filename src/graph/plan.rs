@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sepconv_kernels::reference::{avg_pool, max_pool};
-use sepconv_kernels::{Activation, Conv2dGeometry, Padding2d};
+use sepconv_kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
 
 use super::ir::{Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
 use crate::dispatch::{self, Isa};
@@ -62,6 +62,10 @@ enum Exec {
     },
     SliceChannels {
         start: usize,
+    },
+    Pad {
+        pads: Padding2d,
+        value: f32,
     },
 }
 
@@ -290,7 +294,7 @@ impl Graph {
                 OpSpec::Conv(ref c) if c.kernel == (1, 1) => {
                     node.inputs.iter().all(|&v| flat.get(v) == Some(&true))
                 }
-                OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool => false,
+                OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool | OpSpec::Pad { .. } => false,
                 OpSpec::Softmax => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
                 _ => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
             };
@@ -574,6 +578,7 @@ fn op_name(exec: &Exec) -> &'static str {
         Exec::Softmax => "softmax",
         Exec::ChannelShuffle { .. } => "channel_shuffle",
         Exec::SliceChannels { .. } => "slice_channels",
+        Exec::Pad { .. } => "pad",
     }
 }
 
@@ -587,7 +592,11 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
         Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool/reference",
         Exec::Dense(d) => d.kernel_name(),
-        Exec::FlattenNchw | Exec::Concat | Exec::ChannelShuffle { .. } | Exec::SliceChannels { .. } => "copy",
+        Exec::FlattenNchw
+        | Exec::Concat
+        | Exec::ChannelShuffle { .. }
+        | Exec::SliceChannels { .. }
+        | Exec::Pad { .. } => "copy",
         Exec::Softmax => "softmax/portable",
     }
 }
@@ -665,6 +674,11 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
             softmax_rows(input.as_slice(), out_slice, out_shape.c);
             Ok(())
         }
+        Exec::Pad { pads, value } => {
+            let input = view(0)?;
+            pad_images(input.shape(), input.as_slice(), *pads, *value, out_slice);
+            Ok(())
+        }
         Exec::Concat => {
             // Every input has the output's N×H×W pixels (checked when planning); input `k`
             // fills channels `offset..offset + c` of every output pixel.
@@ -683,6 +697,29 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
                 offset = channels.end;
             }
             Ok(())
+        }
+    }
+}
+
+/// Constant padding of NHWC images: `output` (the padded shape of `s`) gets `value` in the
+/// `pads` border of every image and `input` (of shape `s`) inside it.
+fn pad_images(s: Shape4, input: &[f32], pads: Padding2d, value: f32, output: &mut [f32]) {
+    let row = s.w * s.c;
+    let out_row = (pads.left + s.w + pads.right) * s.c;
+    let out_image = (pads.top + s.h + pads.bottom) * out_row;
+    let (left, right) = (pads.left * s.c, pads.right * s.c);
+    for (src, dst) in input.chunks_exact(s.h * row).zip(output.chunks_exact_mut(out_image)) {
+        let (above, rest) = dst.split_at_mut(pads.top * out_row);
+        above.fill(value);
+        let (body, below) = rest.split_at_mut(s.h * out_row);
+        below.fill(value);
+        for (x, y) in src.chunks_exact(row).zip(body.chunks_exact_mut(out_row)) {
+            let (l, rest) = y.split_at_mut(left);
+            l.fill(value);
+            let (mid, r) = rest.split_at_mut(row);
+            mid.copy_from_slice(x);
+            debug_assert_eq!(r.len(), right);
+            r.fill(value);
         }
     }
 }
@@ -831,6 +868,17 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             }
             Lowered::Step(Box::new(Exec::SliceChannels { start: *start }), Shape4 { c: *len, ..s }, 0)
         }
+        OpSpec::Pad { pads, value } => {
+            let s = one()?;
+            let grow = |x: usize, a: usize, b: usize| x.checked_add(a).and_then(|v| v.checked_add(b));
+            let (Some(h), Some(w)) = (grow(s.h, pads.top, pads.bottom), grow(s.w, pads.left, pads.right))
+            else {
+                return Err(node_error(&node.name, format!("pads {pads:?} overflow the extents of {s}")));
+            };
+            let out = Shape4 { h, w, ..s };
+            out.validate()?;
+            Lowered::Step(Box::new(Exec::Pad { pads: *pads, value: *value }), out, 0)
+        }
         OpSpec::Softmax => {
             let s = one()?;
             // exp, a max, a sum and a division per element.
@@ -915,7 +963,7 @@ fn consumers(model: &Model, nodes: &[Node]) -> Vec<usize> {
 /// store, where that op's output has no other reader; lowers a BatchNorm that cannot be
 /// folded to a per-channel 1×1 depthwise convolution.
 fn fold(model: &Model, nodes: Vec<Node>) -> Result<Vec<Node>, Error> {
-    let nodes = fuse_gates(model, nodes);
+    let nodes = fuse_pads(model, fuse_gates(model, nodes));
     let readers = consumers(model, &nodes);
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut producer: HashMap<ValueId, usize> = HashMap::new();
@@ -1023,6 +1071,52 @@ fn fuse_gates(model: &Model, mut nodes: Vec<Node>) -> Vec<Node> {
         if let Some(node) = nodes.get_mut(i) {
             node.op = OpSpec::Activation(act);
             node.inputs = vec![x];
+        }
+        if let Some(d) = dropped.get_mut(p) {
+            *d = true;
+        }
+    }
+    nodes.into_iter().zip(dropped).filter(|(_, d)| !d).map(|(n, _)| n).collect()
+}
+
+/// Folds a zero `Pad` into the convolution that is its only reader, when that convolution's
+/// own padding is explicit (or VALID): the convolution reads the unpadded input with the two
+/// paddings added, which is the same sum (padding contributes zeros either way) without the
+/// padded copy. TensorFlow exports spell SAME padding this way.
+fn fuse_pads(model: &Model, mut nodes: Vec<Node>) -> Vec<Node> {
+    let readers = consumers(model, &nodes);
+    let producer: HashMap<ValueId, usize> = nodes.iter().enumerate().map(|(i, n)| (n.output, i)).collect();
+    let mut dropped = vec![false; nodes.len()];
+    for i in 0..nodes.len() {
+        let Some(Node { op: OpSpec::Conv(conv), inputs, .. }) = nodes.get(i) else { continue };
+        let (&[v], PadSpec::Explicit(_) | PadSpec::Auto(PadMode::Valid)) = (inputs.as_slice(), conv.padding)
+        else {
+            continue;
+        };
+        let Some(&p) = producer.get(&v) else { continue };
+        let Some(Node { op: OpSpec::Pad { pads, value }, inputs: pad_in, .. }) = nodes.get(p) else {
+            continue;
+        };
+        if *value != 0.0 || readers.get(v) != Some(&1) || pad_in.len() != 1 {
+            continue;
+        }
+        let (pads, source) = (*pads, pad_in.clone());
+        let own = match conv.padding {
+            PadSpec::Explicit(q) => q,
+            PadSpec::Auto(_) => Padding2d::default(),
+        };
+        let sum = |a: usize, b: usize| a.checked_add(b);
+        let (Some(top), Some(left), Some(bottom), Some(right)) = (
+            sum(own.top, pads.top),
+            sum(own.left, pads.left),
+            sum(own.bottom, pads.bottom),
+            sum(own.right, pads.right),
+        ) else {
+            continue;
+        };
+        if let Some(Node { op: OpSpec::Conv(conv), inputs, .. }) = nodes.get_mut(i) {
+            conv.padding = PadSpec::Explicit(Padding2d { top, left, bottom, right });
+            *inputs = source;
         }
         if let Some(d) = dropped.get_mut(p) {
             *d = true;

@@ -661,6 +661,7 @@ impl<'a> Importer<'a> {
                 self.define(cx, OpSpec::GlobalAvgPool, vec![x.id], shape, false, false)
             }
             "ReduceMean" => self.reduce_mean(cx, index),
+            "Pad" => self.pad(cx, index),
             "Softmax" => self.softmax(cx, index),
             "MaxPool" | "AveragePool" => self.pool(cx, index),
             "Flatten" => self.flatten(cx, index),
@@ -1228,6 +1229,70 @@ impl<'a> Importer<'a> {
         let spec = PoolSpec { kind, kernel, stride, padding };
         let shape = Shape4::new(x.shape.n, oh, ow, x.shape.c);
         self.define(cx, OpSpec::Pool(spec), vec![x.id], shape, false, false)
+    }
+
+    /// `Pad` in `constant` mode of the spatial axes (2 and 3 of NCHW): pads from the `pads`
+    /// input, with the optional `constant_value` and (opset 18+) `axes` inputs. Padding the
+    /// batch or channel axis, negative pads (cropping) and the other modes are refused.
+    fn pad(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&["mode"])?;
+        cx.arity(2, if self.opset >= 18 { 4 } else { 3 })?;
+        let mode = cx.attr_string("mode")?.unwrap_or_else(|| "constant".into());
+        if mode != "constant" {
+            return Err(cx.err(format!("attribute mode = {mode:?} is not supported (only \"constant\")")));
+        }
+        let ints = |i: usize, what: &str| -> Result<Option<Vec<i64>>> {
+            match self.const_tensor(cx, index, i)? {
+                Some(c) => Ok(Some(c.as_ints(what).map_err(|e| cx.err(e))?.to_vec())),
+                None => Ok(None),
+            }
+        };
+        let pads = ints(1, "pads")?.ok_or_else(|| cx.err("input 1 (pads) is missing"))?;
+        let value = match self.constant(cx, index, 2)? {
+            Some((name, t)) => Self::scalar(cx, name, t)?,
+            None => 0.0,
+        };
+        let axes = ints(3, "axes")?;
+        let x = self.spatial(cx, index, 0)?;
+        // Per NCHW axis: (begin, end).
+        let mut per_axis = [(0i64, 0i64); 4];
+        let axes: Vec<i64> = axes.unwrap_or_else(|| (0..4).collect());
+        let (begins, ends) = pads
+            .split_at_checked(axes.len())
+            .filter(|_| pads.len() == 2 * axes.len())
+            .ok_or_else(|| cx.err(format!("pads {pads:?} do not have two entries per axis of {axes:?}")))?;
+        for (&a, (&b, &e)) in axes.iter().zip(begins.iter().zip(ends)) {
+            let axis = if a < 0 { a + 4 } else { a };
+            let slot = usize::try_from(axis)
+                .ok()
+                .and_then(|i| per_axis.get_mut(i))
+                .ok_or_else(|| cx.err(format!("axis {a} is not an axis of a 4-D tensor")))?;
+            *slot = (b, e);
+        }
+        if per_axis.iter().any(|&(b, e)| b < 0 || e < 0) {
+            return Err(cx.err(format!("pads {pads:?}: negative pads (cropping) are not supported")));
+        }
+        if per_axis[0] != (0, 0) || per_axis[1] != (0, 0) {
+            return Err(
+                cx.err(format!("pads {pads:?} pad the batch or channel axis; only H and W are supported"))
+            );
+        }
+        let side = |v: i64| usize::try_from(v).map_err(|_| cx.err(format!("pad {v} is too large")));
+        let p = Padding2d {
+            top: side(per_axis[2].0)?,
+            bottom: side(per_axis[2].1)?,
+            left: side(per_axis[3].0)?,
+            right: side(per_axis[3].1)?,
+        };
+        let grow = |extent: usize, a: usize, b: usize| {
+            extent
+                .checked_add(a)
+                .and_then(|v| v.checked_add(b))
+                .ok_or_else(|| cx.err("the padded extent overflows"))
+        };
+        let shape =
+            Shape4 { h: grow(x.shape.h, p.top, p.bottom)?, w: grow(x.shape.w, p.left, p.right)?, ..x.shape };
+        self.define(cx, OpSpec::Pad { pads: p, value }, vec![x.id], shape, false, false)
     }
 
     /// `ReduceMean` over the spatial axes (2 and 3 of NCHW): a global average pool, then for

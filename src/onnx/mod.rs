@@ -11,6 +11,8 @@
 //! | `Conv` (any group, pads / auto_pad, strides, dilations; OIHW weights) | [`OpSpec::Conv`] (OHWI weights) |
 //! | `BatchNormalization` (inference) | [`OpSpec::BatchNorm`] |
 //! | `Relu`, `Clip` | [`OpSpec::Activation`] (`Clip(0, 6)` → `Relu6`, `Clip(0, ∞)` → `Relu`, else `Clamp`) |
+//! | `HardSigmoid`, `HardSwish`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu` (one slope for every element) | [`OpSpec::Activation`] |
+//! | `Pad` in `constant` mode of H and W (pads, `constant_value` and opset-18 `axes` inputs) | [`OpSpec::Pad`] (a zero pad folds into the convolution that reads it) |
 //! | `Add` of two computed tensors of one shape | [`OpSpec::Add`] |
 //! | `Mul` of two computed tensors of one shape, or by an `[N, C, 1, 1]` one (squeeze-and-excitation) | [`OpSpec::Mul`] |
 //! | `Add`, `Sub`, `Mul`, `Div` of a computed tensor and a scalar or per-channel constant | [`OpSpec::BatchNorm`] (a per-channel affine; folds into the convolution before it) |
@@ -55,6 +57,7 @@
 //! [`OpSpec::Mul`]: crate::graph::OpSpec::Mul
 //! [`OpSpec::SliceChannels`]: crate::graph::OpSpec::SliceChannels
 //! [`OpSpec::ChannelShuffle`]: crate::graph::OpSpec::ChannelShuffle
+//! [`OpSpec::Pad`]: crate::graph::OpSpec::Pad
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).
