@@ -42,6 +42,7 @@ const MODELS: &[&str] = &[
     "clip_inputs_opset11",
     "pads",
     "pads_opset18_axes",
+    "prelu_channels",
 ];
 
 #[test]

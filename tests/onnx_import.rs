@@ -321,6 +321,16 @@ fn interpret(model: &Model, input: &Npy) -> Val {
                 let inputs: Vec<&Val> = node.inputs.iter().map(|&id| get(id)).collect();
                 concat(&inputs)
             }
+            OpSpec::PRelu { slope } => {
+                let c = x.shape.c;
+                let data = x
+                    .data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| if v < 0.0 { v * slope[i % c] } else { v })
+                    .collect();
+                Val { shape: x.shape, data }
+            }
             OpSpec::Pad { pads, value } => {
                 let s = x.shape;
                 let (h, w) = (s.h + pads.top + pads.bottom, s.w + pads.left + pads.right);
@@ -399,6 +409,7 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::ChannelShuffle { .. } => "ChannelShuffle",
             OpSpec::SliceChannels { .. } => "SliceChannels",
             OpSpec::Pad { .. } => "Pad",
+            OpSpec::PRelu { .. } => "PRelu",
         })
         .collect()
 }
@@ -604,6 +615,48 @@ fn pads_ir() {
     let m = load("pads_opset18_axes");
     assert_eq!(ops(&m), ["Pad", "Conv"]);
     check_against_ort("pads_opset18_axes");
+}
+
+/// Per-channel PRelu slopes ([C, 1, 1], [1, C, 1, 1], and [F] on 2-D features) import as
+/// `PRelu` nodes; a [C, 1, 1] slope equal in every channel is a LeakyRelu. A slope with
+/// different values in a shape that is not per channel, and a non-finite slope, are refused
+/// naming the node and the slope.
+#[test]
+fn prelu_channels_ir() {
+    let m = load("prelu_channels");
+    assert_eq!(
+        ops(&m),
+        [
+            "Conv",
+            "BatchNorm",
+            "PRelu",
+            "Conv",
+            "PRelu",
+            "Conv",
+            "Activation",
+            "GlobalAvgPool",
+            "Flatten",
+            "Dense",
+            "PRelu"
+        ]
+    );
+    assert_eq!(activation(&m, 6), Activation::LeakyRelu { alpha: 0.2 });
+    let OpSpec::PRelu { slope } = &m.nodes[4].op else { panic!() };
+    assert_eq!(slope, &[0.25, -0.5, 0.0, 1.5, 0.1, -0.1, 0.7, 0.01]);
+    check_against_ort("prelu_channels");
+
+    let mut m = decode("prelu_channels");
+    initializer(&mut m, "dw_slope").dims = vec![1, 1, 1, 8];
+    assert_names(
+        &import(&m).unwrap_err(),
+        &["\"dw_prelu\"", "\"dw_slope\"", "[1, 1, 1, 8]", "one per channel"],
+    );
+    let mut m = decode("prelu_channels");
+    let t = initializer(&mut m, "dw_slope");
+    let mut bytes = t.raw_data.take().unwrap();
+    bytes[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+    t.raw_data = Some(bytes);
+    assert_names(&import(&m).unwrap_err(), &["\"dw_prelu\"", "\"dw_slope\"", "NaN", "finite"]);
 }
 
 #[test]

@@ -21,7 +21,7 @@ use sepconv::Error;
 use sepconv::dispatch::Isa;
 use sepconv::kernels::{Activation, Conv2dGeometry, Padding2d};
 use sepconv::ops::{
-    ActivationOp, Add, Conv2d, ConvPath, Dense, DepthwiseConv2d, GlobalAvgPool, PointwiseConv2d,
+    ActivationOp, Add, Conv2d, ConvPath, Dense, DepthwiseConv2d, GlobalAvgPool, PRelu, PointwiseConv2d,
     SeparableConv2d, SeparablePass1d, conv2d_output_shape,
 };
 use sepconv::tensor::{Shape4, Tensor};
@@ -638,4 +638,45 @@ fn batch_one_dense_splits_its_outputs_across_threads() {
             assert!(short.is_err(), "{ctx}: a short weight slice was accepted");
         }
     }
+}
+
+/// Per-channel PRelu: `run` is `x` where `x >= 0` (NaN kept) and `slope[c] · x` below, for
+/// random shapes on every tier; `run_par` matches it bit for bit under every thread setting.
+/// A slope of the wrong length or with a non-finite value is refused when planning.
+#[test]
+fn prelu_channels_run_is_exact_and_run_par_matches_it() {
+    let threads = all_threads();
+    for isa in Isa::available() {
+        for case in 0..CASES {
+            let seed = 0x7e1_0000 + case;
+            let r = &mut rng(seed);
+            let shape = Shape4::new(
+                r.random_range(1..=2),
+                r.random_range(1..=7),
+                r.random_range(1..=9),
+                r.random_range(1..=19),
+            );
+            let slope: Vec<f32> = (0..shape.c).map(|_| r.random_range(-2.0..2.0f32)).collect();
+            let mut data: Vec<f32> =
+                (0..shape.validate().unwrap()).map(|_| r.random_range(-3.0..3.0f32)).collect();
+            data[0] = f32::NAN;
+            let x = Tensor::from_vec(shape, data).unwrap();
+            let op = PRelu::with_isa(isa, shape, &slope).unwrap();
+            let mut want = Tensor::zeros(shape).unwrap();
+            op.run(x.view(), want.view_mut()).unwrap();
+            for (i, (&y, &v)) in want.as_slice().iter().zip(x.as_slice()).enumerate() {
+                let e = if v < 0.0 { v * slope[i % shape.c] } else { v };
+                assert!(
+                    y.to_bits() == e.to_bits(),
+                    "seed {seed:#x}, {isa}, {shape}: element {i}: {y} != {e}"
+                );
+            }
+            check_par(&format!("prelu seed {seed:#x}, {isa}, {shape}"), &threads, &want, |out, par| {
+                op.run_par(x.view(), out.view_mut(), par)
+            });
+        }
+    }
+    let shape = Shape4::new(1, 2, 2, 3);
+    assert!(PRelu::with_isa(Isa::Scalar, shape, &[0.1, 0.2]).is_err());
+    assert!(PRelu::with_isa(Isa::Scalar, shape, &[0.1, f32::INFINITY, 0.3]).is_err());
 }

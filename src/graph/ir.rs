@@ -153,6 +153,13 @@ pub enum OpSpec {
     /// Softmax over the channels of every pixel (the features of a flat value), one input:
     /// `out[p][c] = exp(x[p][c] - max_c x[p]) / Σ_c exp(x[p][c] - max_c x[p])`.
     Softmax,
+    /// PRelu with one slope per channel (`slope[c]`, length C), one input: `x` where
+    /// `x >= 0`, `slope[c] · x` where `x < 0`. (One slope for every channel is an
+    /// [`Activation::LeakyRelu`].)
+    PRelu {
+        /// The slope of every channel.
+        slope: Vec<f32>,
+    },
     /// Constant padding of every image, one input: `pads.top` / `pads.bottom` rows and
     /// `pads.left` / `pads.right` columns of `value` around it (batch and channels unpadded).
     /// A zero pad whose only reader is a convolution with explicit padding is folded into that

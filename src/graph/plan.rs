@@ -15,7 +15,7 @@ use sepconv_kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
 use super::ir::{Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
 use crate::dispatch::{self, Isa};
 use crate::error::Error;
-use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul};
+use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul, PRelu};
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
 use crate::threads::{Par, Threads};
 
@@ -46,6 +46,7 @@ enum Exec {
     Conv(Box<Conv2d>),
     Add(Add),
     Mul(Mul),
+    PRelu(PRelu),
     Activation(ActivationOp),
     GlobalAvgPool(GlobalAvgPool),
     Pool {
@@ -568,6 +569,7 @@ fn op_name(exec: &Exec) -> &'static str {
         },
         Exec::Add(_) => "add",
         Exec::Mul(_) => "mul",
+        Exec::PRelu(_) => "prelu",
         Exec::Activation(_) => "activation",
         Exec::GlobalAvgPool(_) => "global_avg_pool",
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool",
@@ -587,6 +589,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Conv(c) => c.kernel_name(),
         Exec::Add(a) => a.kernel_name(),
         Exec::Mul(m) => m.kernel_name(),
+        Exec::PRelu(p) => p.kernel_name(),
         Exec::Activation(a) => a.kernel_name(),
         Exec::GlobalAvgPool(p) => p.kernel_name(),
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
@@ -626,6 +629,7 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
         Exec::Add(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Mul(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Activation(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::PRelu(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::GlobalAvgPool(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Dense(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Pool { geom, kind } => {
@@ -825,6 +829,12 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             })?;
             let len = x.validate()? as u64;
             Lowered::Step(Box::new(Exec::Mul(op)), x, len)
+        }
+        OpSpec::PRelu { slope } => {
+            let s = one()?;
+            let op = PRelu::with_isa(isa, s, slope)?;
+            let len = s.validate()? as u64;
+            Lowered::Step(Box::new(Exec::PRelu(op)), s, len)
         }
         OpSpec::GlobalAvgPool => {
             let s = one()?;

@@ -1017,9 +1017,10 @@ impl<'a> Importer<'a> {
 
     /// The elementwise activations that map to one [`Activation`]: `HardSigmoid` (alpha,
     /// beta; defaults 0.2, 0.5), `HardSwish`, `Sigmoid`, `Tanh`, `LeakyRelu` (alpha, default
-    /// 0.01) and `PRelu` with one slope for every element (a scalar or all-equal slope; a
-    /// per-channel slope is refused naming the input). Each becomes an activation node that the
-    /// planner fuses into the op before it when that op's output has no other reader.
+    /// 0.01) and `PRelu` with one slope for every element (a scalar or all-equal slope). Each
+    /// becomes an activation node that the planner fuses into the op before it when that op's
+    /// output has no other reader. A `PRelu` whose slope differs between channels is a
+    /// [`OpSpec::PRelu`] node (see [`Self::prelu_channels`]).
     fn unary_activation(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
         let finite = |what: &str, v: f32| -> Result<f32> {
             if v.is_finite() { Ok(v) } else { Err(cx.err(format!("attribute {what} = {v} must be finite"))) }
@@ -1046,11 +1047,8 @@ impl<'a> Importer<'a> {
                         Activation::LeakyRelu { alpha: finite("slope", alpha)? }
                     }
                     _ => {
-                        return Err(cx.err(format!(
-                            "slope {name:?} has {} different values; sepconv supports one slope for \
-                             every channel",
-                            slope.len()
-                        )));
+                        let dims = Self::dims(cx, name, t)?;
+                        return self.prelu_channels(cx, index, name, &dims, slope);
                     }
                 }
             }
@@ -1066,6 +1064,34 @@ impl<'a> Importer<'a> {
         };
         let x = self.value(cx, index, 0)?;
         self.define(cx, OpSpec::Activation(act), vec![x.id], x.shape, x.flat, false)
+    }
+
+    /// `PRelu` whose slope differs between channels: a slope of shape `[C, 1, 1]` or
+    /// `[1, C, 1, 1]` on an NCHW input, `[F]` or `[1, F]` on a 2-D `[N, F]` one (the ONNX
+    /// broadcasts that give one slope per channel). Any other slope shape is refused naming it.
+    fn prelu_channels(
+        &mut self,
+        cx: &Cx<'a>,
+        index: usize,
+        name: &str,
+        dims: &[usize],
+        slope: Vec<f32>,
+    ) -> Result<()> {
+        let x = self.value(cx, index, 0)?;
+        let c = x.shape.c;
+        let per_channel =
+            if x.flat { dims == [c] || dims == [1, c] } else { dims == [c, 1, 1] || dims == [1, c, 1, 1] };
+        if !per_channel {
+            return Err(cx.err(format!(
+                "slope {name:?} has shape {dims:?} with different values; sepconv supports one slope for every \
+                 element or one per channel ({})",
+                if x.flat { format!("[{c}]") } else { format!("[{c}, 1, 1]") }
+            )));
+        }
+        if let Some(v) = slope.iter().find(|v| !v.is_finite()) {
+            return Err(cx.err(format!("slope {name:?} has the value {v}; slopes must be finite")));
+        }
+        self.define(cx, OpSpec::PRelu { slope }, vec![x.id], x.shape, x.flat, false)
     }
 
     fn add(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {

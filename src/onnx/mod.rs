@@ -12,6 +12,7 @@
 //! | `BatchNormalization` (inference) | [`OpSpec::BatchNorm`] |
 //! | `Relu`, `Clip` | [`OpSpec::Activation`] (`Clip(0, 6)` → `Relu6`, `Clip(0, ∞)` → `Relu`, else `Clamp`) |
 //! | `HardSigmoid`, `HardSwish`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu` (one slope for every element) | [`OpSpec::Activation`] |
+//! | `PRelu` with one slope per channel (`[C, 1, 1]`, `[1, C, 1, 1]`; `[F]` on `[N, F]`) | [`OpSpec::PRelu`] |
 //! | `Pad` in `constant` mode of H and W (pads, `constant_value` and opset-18 `axes` inputs) | [`OpSpec::Pad`] (a zero pad folds into the convolution that reads it) |
 //! | `Add` of two computed tensors of one shape | [`OpSpec::Add`] |
 //! | `Mul` of two computed tensors of one shape, or by an `[N, C, 1, 1]` one (squeeze-and-excitation) | [`OpSpec::Mul`] |
@@ -58,6 +59,7 @@
 //! [`OpSpec::SliceChannels`]: crate::graph::OpSpec::SliceChannels
 //! [`OpSpec::ChannelShuffle`]: crate::graph::OpSpec::ChannelShuffle
 //! [`OpSpec::Pad`]: crate::graph::OpSpec::Pad
+//! [`OpSpec::PRelu`]: crate::graph::OpSpec::PRelu
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).

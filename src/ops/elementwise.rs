@@ -1,4 +1,4 @@
-//! Elementwise ops: standalone activation and residual add.
+//! Elementwise ops: standalone activation, residual add, products and per-channel PRelu.
 
 use sepconv_kernels::Activation;
 
@@ -245,6 +245,103 @@ impl Mul {
     /// The kernel's name.
     pub fn kernel_name(&self) -> &'static str {
         if self.scale == self.shape { "mul/portable" } else { "mul_channels/portable" }
+    }
+    /// The tier the op was planned for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+}
+
+/// PRelu with one slope per channel: `out[p][c] = x[p][c]` where `x >= 0` (and for NaN),
+/// `slope[c] · x[p][c]` where `x < 0` (ONNX `PRelu` with a `[C, 1, 1]` slope). A slope shared
+/// by every channel is an [`Activation::LeakyRelu`] instead, which fuses into a kernel's store.
+#[derive(Debug)]
+pub struct PRelu {
+    shape: Shape4,
+    slope: Vec<f32>,
+    isa: Isa,
+}
+
+impl PRelu {
+    const OP: &'static str = "PRelu";
+
+    /// Plans the op for `x` of `shape` with `slope` (one finite value per channel), on tier
+    /// `isa` (an error if the CPU lacks it; the op is a loop the compiler vectorises, the
+    /// same on every tier).
+    pub fn with_isa(isa: Isa, shape: Shape4, slope: &[f32]) -> Result<Self, Error> {
+        isa.ensure_available()?;
+        check_plan_shape(shape)?;
+        if slope.len() != shape.c {
+            return Err(Error::InvalidParam {
+                op: Self::OP,
+                what: "slope length",
+                value: slope.len(),
+                reason: "must be the channel count",
+            });
+        }
+        if let Some(k) = slope.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidParam {
+                op: Self::OP,
+                what: "slope channel",
+                value: k,
+                reason: "is not finite",
+            });
+        }
+        Ok(Self { shape, slope: slope.to_vec(), isa })
+    }
+
+    /// `output = prelu(x)`; both of the planned shape.
+    pub fn run(&self, x: TensorView<'_>, mut output: TensorViewMut<'_>) -> Result<(), Error> {
+        self.check(&x, &output)?;
+        self.band(x.as_slice(), output.as_mut_slice());
+        Ok(())
+    }
+
+    /// As [`Self::run`], with the pixels split into bands run in parallel on `par`'s threads
+    /// (bit-identical results; with one thread this is [`Self::run`]).
+    pub fn run_par(
+        &self,
+        x: TensorView<'_>,
+        mut output: TensorViewMut<'_>,
+        par: &Par<'_>,
+    ) -> Result<(), Error> {
+        if par.is_single() {
+            return self.run(x, output);
+        }
+        self.check(&x, &output)?;
+        let (c, x) = (self.shape.c, x.as_slice());
+        par.for_each_band_mut(output.as_mut_slice(), c, par.min_band_rows(2 * c as u64, 1), |px, out| {
+            self.band(slice_band(Self::OP, "x", x, px.start * c..px.end * c)?, out);
+            Ok(())
+        })
+    }
+
+    fn check(&self, x: &TensorView<'_>, output: &TensorViewMut<'_>) -> Result<(), Error> {
+        check_shape(Self::OP, "x", self.shape, x.shape())?;
+        check_shape(Self::OP, "output", self.shape, output.shape())
+    }
+
+    /// Whole pixels of `x` into `out` (the same pixels).
+    fn band(&self, x: &[f32], out: &mut [f32]) {
+        let c = self.shape.c;
+        for (o, xp) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+            for ((o, &a), &s) in o.iter_mut().zip(xp).zip(&self.slope) {
+                *o = if a < 0.0 { a * s } else { a };
+            }
+        }
+    }
+
+    /// The planned shape of `x` and the output.
+    pub fn shape(&self) -> Shape4 {
+        self.shape
+    }
+    /// The slope of every channel.
+    pub fn slope(&self) -> &[f32] {
+        &self.slope
+    }
+    /// The kernel's name.
+    pub fn kernel_name(&self) -> &'static str {
+        "prelu_channels/portable"
     }
     /// The tier the op was planned for.
     pub fn isa(&self) -> Isa {

@@ -35,7 +35,7 @@ mod separable;
 
 pub use conv::{Conv2d, ConvPath, DepthwiseConv2d, PointwiseConv2d, conv2d_output_shape};
 pub use dense::Dense;
-pub use elementwise::{ActivationOp, Add, Mul};
+pub use elementwise::{ActivationOp, Add, Mul, PRelu};
 pub use pool::GlobalAvgPool;
 pub use separable::{SeparableConv2d, SeparablePass1d};
 
