@@ -43,6 +43,7 @@ const MODELS: &[&str] = &[
     "pads",
     "pads_opset18_axes",
     "prelu_channels",
+    "resize",
 ];
 
 #[test]

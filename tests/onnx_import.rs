@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use prost::Message;
 use sepconv::dispatch::Isa;
 use sepconv::graph::{
-    Batch, BatchNormSpec, ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, OpSpec, PadSpec, PoolKind,
-    PoolSpec, ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Graph, GraphOptions, Layout, Model, NearestRounding, OpSpec,
+    PadSpec, PoolKind, PoolSpec, ResizeCoord, ResizeMode, ResizeSpec, ValueId,
 };
 use sepconv::kernels::reference::{self, DenseShape, GlobalPoolShape};
 use sepconv::kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
@@ -255,6 +255,74 @@ fn concat(inputs: &[&Val]) -> Val {
     Val { shape: Shape4 { c, ..s0 }, data }
 }
 
+/// ONNX `Resize` (the formulas of the ONNX reference implementation, written per output
+/// element): the source coordinate of every output row and column, then the nearest pixel
+/// or the bilinear blend of the four around it (coordinates clamped to the image).
+fn resize(x: &Val, spec: &ResizeSpec) -> Val {
+    let s = x.shape;
+    let src = |o: usize, n: usize, m: usize, scale: f32| -> f32 {
+        let o = o as f32;
+        match spec.coord {
+            ResizeCoord::HalfPixel => (o + 0.5) / scale - 0.5,
+            ResizeCoord::PytorchHalfPixel => {
+                if m > 1 {
+                    (o + 0.5) / scale - 0.5
+                } else {
+                    0.0
+                }
+            }
+            ResizeCoord::AlignCorners => {
+                if m > 1 {
+                    o * (n as f32 - 1.0) / (m as f32 - 1.0)
+                } else {
+                    0.0
+                }
+            }
+            ResizeCoord::Asymmetric => o / scale,
+        }
+    };
+    let at = |n: usize, y: usize, xx: usize, c: usize| x.data[((n * s.h + y) * s.w + xx) * s.c + c];
+    let (oh, ow) = (spec.out_h, spec.out_w);
+    let mut data = Vec::with_capacity(s.n * oh * ow * s.c);
+    for n in 0..s.n {
+        for oy in 0..oh {
+            let fy = src(oy, s.h, oh, spec.scale_h);
+            for ox in 0..ow {
+                let fx = src(ox, s.w, ow, spec.scale_w);
+                for c in 0..s.c {
+                    let v = match spec.mode {
+                        ResizeMode::Nearest(r) => {
+                            let pick = |f: f32, len: usize| {
+                                let half = f - f.floor() == 0.5;
+                                let i = match r {
+                                    NearestRounding::RoundPreferFloor if half => f.floor(),
+                                    NearestRounding::RoundPreferCeil if half => f.ceil(),
+                                    NearestRounding::Floor => f.floor(),
+                                    NearestRounding::Ceil => f.ceil(),
+                                    _ => f.round(),
+                                };
+                                (i.max(0.0) as usize).min(len - 1)
+                            };
+                            at(n, pick(fy, s.h), pick(fx, s.w), c)
+                        }
+                        ResizeMode::Linear => {
+                            let fy = fy.clamp(0.0, (s.h - 1) as f32);
+                            let fx = fx.clamp(0.0, (s.w - 1) as f32);
+                            let (y0, x0) = (fy.floor() as usize, fx.floor() as usize);
+                            let (y1, x1) = ((y0 + 1).min(s.h - 1), (x0 + 1).min(s.w - 1));
+                            let (dy, dx) = (fy - y0 as f32, fx - x0 as f32);
+                            (1.0 - dy) * ((1.0 - dx) * at(n, y0, x0, c) + dx * at(n, y0, x1, c))
+                                + dy * ((1.0 - dx) * at(n, y1, x0, c) + dx * at(n, y1, x1, c))
+                        }
+                    };
+                    data.push(v);
+                }
+            }
+        }
+    }
+    Val { shape: Shape4 { h: oh, w: ow, ..s }, data }
+}
+
 /// Evaluates `model` on an NCHW input; returns the output value (NHWC).
 fn interpret(model: &Model, input: &Npy) -> Val {
     assert_eq!(input.shape, model.input_shape.to_nchw_dims().to_vec(), "input shape");
@@ -331,6 +399,7 @@ fn interpret(model: &Model, input: &Npy) -> Val {
                     .collect();
                 Val { shape: x.shape, data }
             }
+            OpSpec::Resize(spec) => resize(x, spec),
             OpSpec::Pad { pads, value } => {
                 let s = x.shape;
                 let (h, w) = (s.h + pads.top + pads.bottom, s.w + pads.left + pads.right);
@@ -410,6 +479,7 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::SliceChannels { .. } => "SliceChannels",
             OpSpec::Pad { .. } => "Pad",
             OpSpec::PRelu { .. } => "PRelu",
+            OpSpec::Resize(_) => "Resize",
         })
         .collect()
 }
@@ -657,6 +727,92 @@ fn prelu_channels_ir() {
     bytes[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
     t.raw_data = Some(bytes);
     assert_names(&import(&m).unwrap_err(), &["\"dw_prelu\"", "\"dw_slope\"", "NaN", "finite"]);
+}
+
+/// `Resize` in each supported coordinate transform and mode imports with the scales ONNX
+/// uses (given, or `out / in` for sizes, the batch of a shape-arithmetic size kept symbolic)
+/// and matches ORT; what sepconv does not run is refused naming the node and the attribute.
+#[test]
+fn resize_ir() {
+    let m = load("resize");
+    assert_eq!(ops(&m), ["Conv", "Resize", "Resize", "Conv", "Resize", "Resize", "Resize", "Resize"]);
+    assert!(matches!(m.batch, Batch::Symbolic { .. }), "{:?}", m.batch);
+    let specs: Vec<ResizeSpec> = m
+        .nodes
+        .iter()
+        .filter_map(|n| match n.op {
+            OpSpec::Resize(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let spec = |out_h, out_w, scale_h, scale_w, mode, coord| ResizeSpec {
+        out_h,
+        out_w,
+        scale_h,
+        scale_w,
+        mode,
+        coord,
+    };
+    let near = ResizeMode::Nearest;
+    assert_eq!(
+        specs,
+        [
+            spec(10, 12, 2.0, 2.0, near(NearestRounding::Floor), ResizeCoord::Asymmetric),
+            spec(7, 9, 0.7, 0.75, ResizeMode::Linear, ResizeCoord::PytorchHalfPixel),
+            spec(3, 4, 0.5, 0.5, ResizeMode::Linear, ResizeCoord::AlignCorners),
+            spec(5, 6, 1.7, 1.7, ResizeMode::Linear, ResizeCoord::HalfPixel),
+            spec(3, 4, 0.6, 0.8, near(NearestRounding::RoundPreferCeil), ResizeCoord::HalfPixel),
+            spec(6, 5, 2.0, 1.25, near(NearestRounding::RoundPreferFloor), ResizeCoord::HalfPixel),
+        ]
+    );
+    check_against_ort("resize");
+
+    let string = |name: &str, s: &str| proto::AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(proto::attribute_proto::AttributeType::String as i32),
+        s: Some(s.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    let int = |name: &str, i: i64| proto::AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(proto::attribute_proto::AttributeType::Int as i32),
+        i: Some(i),
+        ..Default::default()
+    };
+    let refused = |edit: &dyn Fn(&mut proto::NodeProto), parts: &[&str]| {
+        let mut m = decode("resize");
+        edit(node(&mut m, "up_half_pixel"));
+        assert_names(&import(&m).unwrap_err(), parts);
+    };
+    let set = |a: proto::AttributeProto| {
+        move |n: &mut proto::NodeProto| {
+            n.attribute.retain(|x| x.name != a.name);
+            n.attribute.push(a.clone());
+        }
+    };
+    refused(&set(string("mode", "cubic")), &["\"up_half_pixel\"", "mode", "cubic"]);
+    refused(&set(string("coordinate_transformation_mode", "tf_crop_and_resize")), &["tf_crop_and_resize"]);
+    refused(
+        &set(string("coordinate_transformation_mode", "tf_half_pixel_for_nearest")),
+        &["tf_half_pixel_for_nearest"],
+    );
+    let mut m = decode("resize");
+    set(string("nearest_mode", "stochastic"))(node(&mut m, "to_6x5"));
+    assert_names(&import(&m).unwrap_err(), &["\"to_6x5\"", "nearest_mode", "stochastic"]);
+    refused(&set(int("antialias", 1)), &["\"up_half_pixel\"", "antialias"]);
+    refused(&set(int("exclude_outside", 1)), &["exclude_outside"]);
+    refused(&set(string("keep_aspect_ratio_policy", "not_larger")), &["keep_aspect_ratio_policy"]);
+    refused(
+        &|n: &mut proto::NodeProto| n.input.truncate(2),
+        &["\"up_half_pixel\"", "neither scales nor sizes"],
+    );
+    let mut m = decode("resize");
+    let t = initializer(&mut m, "x17");
+    t.raw_data = Some([1.0f32, 2.0, 1.7, 1.7].iter().flat_map(|v| v.to_le_bytes()).collect());
+    assert_names(&import(&m).unwrap_err(), &["\"up_half_pixel\"", "batch or the channels"]);
+    let mut m = decode("resize");
+    node(&mut m, "to_6x5").input.push("hw79".into());
+    assert_names(&import(&m).unwrap_err(), &["\"to_6x5\"", "both scales and sizes"]);
 }
 
 #[test]

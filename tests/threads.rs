@@ -22,7 +22,7 @@ use sepconv::dispatch::Isa;
 use sepconv::kernels::{Activation, Conv2dGeometry, Padding2d};
 use sepconv::ops::{
     ActivationOp, Add, Conv2d, ConvPath, Dense, DepthwiseConv2d, GlobalAvgPool, PRelu, PointwiseConv2d,
-    SeparableConv2d, SeparablePass1d, conv2d_output_shape,
+    Resize, SeparableConv2d, SeparablePass1d, conv2d_output_shape,
 };
 use sepconv::tensor::{Shape4, Tensor};
 use sepconv::threads::{Par, Threads};
@@ -679,4 +679,54 @@ fn prelu_channels_run_is_exact_and_run_par_matches_it() {
     let shape = Shape4::new(1, 2, 2, 3);
     assert!(PRelu::with_isa(Isa::Scalar, shape, &[0.1, 0.2]).is_err());
     assert!(PRelu::with_isa(Isa::Scalar, shape, &[0.1, f32::INFINITY, 0.3]).is_err());
+}
+
+/// Resize, nearest and bilinear over random shapes and scales on every tier: `run_par`
+/// matches `run` bit for bit under every thread setting.
+#[test]
+fn resize_run_par_matches_run() {
+    use sepconv::graph::{NearestRounding, ResizeCoord, ResizeMode, ResizeSpec};
+    let threads = all_threads();
+    let modes = [
+        ResizeMode::Linear,
+        ResizeMode::Nearest(NearestRounding::RoundPreferFloor),
+        ResizeMode::Nearest(NearestRounding::Ceil),
+    ];
+    let coords = [
+        ResizeCoord::HalfPixel,
+        ResizeCoord::PytorchHalfPixel,
+        ResizeCoord::AlignCorners,
+        ResizeCoord::Asymmetric,
+    ];
+    for isa in Isa::available() {
+        for case in 0..CASES {
+            let seed = 0x7e2_0000 + case;
+            let r = &mut rng(seed);
+            let shape = Shape4::new(
+                r.random_range(1..=2),
+                r.random_range(1..=8),
+                r.random_range(1..=8),
+                r.random_range(1..=11),
+            );
+            let (out_h, out_w) = (r.random_range(1..=13), r.random_range(1..=13));
+            let spec = ResizeSpec {
+                out_h,
+                out_w,
+                scale_h: out_h as f32 / shape.h as f32,
+                scale_w: out_w as f32 / shape.w as f32,
+                mode: modes[case as usize % modes.len()],
+                coord: coords[case as usize / modes.len() % coords.len()],
+            };
+            let x = rand_tensor(r, shape);
+            let op = Resize::with_isa(isa, shape, &spec).unwrap();
+            let mut want = Tensor::zeros(op.output_shape()).unwrap();
+            op.run(x.view(), want.view_mut()).unwrap();
+            check_par(
+                &format!("resize seed {seed:#x}, {isa}, {shape}, {spec:?}"),
+                &threads,
+                &want,
+                |out, par| op.run_par(x.view(), out.view_mut(), par),
+            );
+        }
+    }
 }

@@ -68,6 +68,61 @@ pub enum PoolKind {
     },
 }
 
+/// How a resize picks or blends input pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResizeMode {
+    /// The nearest input pixel, the coordinate rounded as ONNX `nearest_mode` says.
+    Nearest(NearestRounding),
+    /// Bilinear interpolation between the 2×2 input pixels around the coordinate (clamped to
+    /// the image).
+    Linear,
+}
+
+/// ONNX `nearest_mode`: how a fractional input coordinate becomes an index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NearestRounding {
+    /// Round half down (`round_prefer_floor`, the ONNX default).
+    RoundPreferFloor,
+    /// Round half up (`round_prefer_ceil`).
+    RoundPreferCeil,
+    /// Round down (`floor`).
+    Floor,
+    /// Round up (`ceil`).
+    Ceil,
+}
+
+/// ONNX `coordinate_transformation_mode`: the input coordinate `x_in` of output coordinate
+/// `x` along an axis of input length `n`, output length `m` and scale `s`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResizeCoord {
+    /// `(x + 0.5) / s - 0.5` (the ONNX default).
+    HalfPixel,
+    /// As `HalfPixel`, but `0` where `m == 1` (PyTorch).
+    PytorchHalfPixel,
+    /// `x · (n - 1) / (m - 1)`, `0` where `m == 1`.
+    AlignCorners,
+    /// `x / s`.
+    Asymmetric,
+}
+
+/// A 2-D resize of every image to `out_h × out_w`, with the scales the coordinate transform
+/// uses (given by the model, or `out / in` when it gives sizes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResizeSpec {
+    /// Output rows.
+    pub out_h: usize,
+    /// Output columns.
+    pub out_w: usize,
+    /// Vertical scale `s` of the coordinate transform.
+    pub scale_h: f32,
+    /// Horizontal scale.
+    pub scale_w: f32,
+    /// Nearest or bilinear.
+    pub mode: ResizeMode,
+    /// The coordinate transform.
+    pub coord: ResizeCoord,
+}
+
 /// A windowed 2-D pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolSpec {
@@ -160,6 +215,8 @@ pub enum OpSpec {
         /// The slope of every channel.
         slope: Vec<f32>,
     },
+    /// 2-D resize (nearest or bilinear) of every image, one input.
+    Resize(ResizeSpec),
     /// Constant padding of every image, one input: `pads.top` / `pads.bottom` rows and
     /// `pads.left` / `pads.right` columns of `value` around it (batch and channels unpadded).
     /// A zero pad whose only reader is a convolution with explicit padding is folded into that

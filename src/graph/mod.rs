@@ -8,7 +8,7 @@ pub mod ir;
 mod plan;
 
 pub use ir::{
-    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec,
-    ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, NearestRounding, Node, OpSpec, PadSpec,
+    PoolKind, PoolSpec, ResizeCoord, ResizeMode, ResizeSpec, ValueId,
 };
 pub use plan::{Graph, GraphOptions, StepInfo};

@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 use sepconv_kernels::reference::{avg_pool, max_pool};
 use sepconv_kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
 
-use super::ir::{Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ValueId};
+use super::ir::{
+    Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ResizeMode, ValueId,
+};
 use crate::dispatch::{self, Isa};
 use crate::error::Error;
-use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul, PRelu};
+use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul, PRelu, Resize};
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
 use crate::threads::{Par, Threads};
 
@@ -47,6 +49,7 @@ enum Exec {
     Add(Add),
     Mul(Mul),
     PRelu(PRelu),
+    Resize(Resize),
     Activation(ActivationOp),
     GlobalAvgPool(GlobalAvgPool),
     Pool {
@@ -295,7 +298,11 @@ impl Graph {
                 OpSpec::Conv(ref c) if c.kernel == (1, 1) => {
                     node.inputs.iter().all(|&v| flat.get(v) == Some(&true))
                 }
-                OpSpec::Conv(_) | OpSpec::Pool(_) | OpSpec::GlobalAvgPool | OpSpec::Pad { .. } => false,
+                OpSpec::Conv(_)
+                | OpSpec::Pool(_)
+                | OpSpec::GlobalAvgPool
+                | OpSpec::Pad { .. }
+                | OpSpec::Resize(_) => false,
                 OpSpec::Softmax => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
                 _ => node.inputs.iter().all(|&v| flat.get(v) == Some(&true)),
             };
@@ -570,6 +577,7 @@ fn op_name(exec: &Exec) -> &'static str {
         Exec::Add(_) => "add",
         Exec::Mul(_) => "mul",
         Exec::PRelu(_) => "prelu",
+        Exec::Resize(_) => "resize",
         Exec::Activation(_) => "activation",
         Exec::GlobalAvgPool(_) => "global_avg_pool",
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool",
@@ -590,6 +598,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Add(a) => a.kernel_name(),
         Exec::Mul(m) => m.kernel_name(),
         Exec::PRelu(p) => p.kernel_name(),
+        Exec::Resize(r) => r.kernel_name(),
         Exec::Activation(a) => a.kernel_name(),
         Exec::GlobalAvgPool(p) => p.kernel_name(),
         Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
@@ -630,6 +639,7 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
         Exec::Mul(op) => op.run_par(view(0)?, view(1)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Activation(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::PRelu(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
+        Exec::Resize(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::GlobalAvgPool(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Dense(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Pool { geom, kind } => {
@@ -835,6 +845,13 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             let op = PRelu::with_isa(isa, s, slope)?;
             let len = s.validate()? as u64;
             Lowered::Step(Box::new(Exec::PRelu(op)), s, len)
+        }
+        OpSpec::Resize(spec) => {
+            let op = Resize::with_isa(isa, one()?, spec)?;
+            let out = op.output_shape();
+            // Bilinear: three lerps (two flops each) per output element.
+            let per = if matches!(spec.mode, ResizeMode::Linear) { 6 } else { 0 };
+            Lowered::Step(Box::new(Exec::Resize(op)), out, per * out.validate()? as u64)
         }
         OpSpec::GlobalAvgPool => {
             let s = one()?;

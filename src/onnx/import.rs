@@ -15,8 +15,8 @@ use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProt
 use super::tensor::{self, TensorIssue};
 use super::{ImportOptions, MAX_OPSET, MIN_OPSET, OnnxError};
 use crate::graph::{
-    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, PoolSpec,
-    ValueId,
+    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, NearestRounding, Node, OpSpec, PadSpec,
+    PoolKind, PoolSpec, ResizeCoord, ResizeMode, ResizeSpec, ValueId,
 };
 use crate::tensor::Shape4;
 
@@ -662,6 +662,7 @@ impl<'a> Importer<'a> {
             }
             "ReduceMean" => self.reduce_mean(cx, index),
             "Pad" => self.pad(cx, index),
+            "Resize" => self.resize(cx, index),
             "Softmax" => self.softmax(cx, index),
             "MaxPool" | "AveragePool" => self.pool(cx, index),
             "Flatten" => self.flatten(cx, index),
@@ -1319,6 +1320,145 @@ impl<'a> Importer<'a> {
         let shape =
             Shape4 { h: grow(x.shape.h, p.top, p.bottom)?, w: grow(x.shape.w, p.left, p.right)?, ..x.shape };
         self.define(cx, OpSpec::Pad { pads: p, value }, vec![x.id], shape, false, false)
+    }
+
+    /// `Resize` of H and W (`nearest` or `linear`), sized by the `scales` input (output
+    /// `floor(in · scale)`) or the `sizes` input, with the coordinate transforms
+    /// `half_pixel`, `pytorch_half_pixel`, `align_corners` and `asymmetric` and every
+    /// `nearest_mode`. Refused, naming the attribute or input: `cubic`, `tf_crop_and_resize`,
+    /// `half_pixel_symmetric`, `tf_half_pixel_for_nearest`, `antialias`,
+    /// `exclude_outside`, a `keep_aspect_ratio_policy` other than `stretch`, and scales or sizes
+    /// that resize the batch or the channels.
+    fn resize(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
+        cx.check_attrs(&[
+            "mode",
+            "coordinate_transformation_mode",
+            "nearest_mode",
+            "cubic_coeff_a",
+            "exclude_outside",
+            "extrapolation_value",
+            "antialias",
+            "axes",
+            "keep_aspect_ratio_policy",
+        ])?;
+        cx.arity(1, 4)?;
+        let x = self.spatial(cx, index, 0)?;
+        let string = |name: &str, default: &str| -> Result<String> {
+            Ok(cx.attr_string(name)?.unwrap_or_else(|| default.to_string()))
+        };
+        let unsupported = |name: &str, v: &dyn std::fmt::Display| {
+            cx.err(format!("attribute {name} = {v} is not supported"))
+        };
+        let coord = match string("coordinate_transformation_mode", "half_pixel")?.as_str() {
+            "half_pixel" => ResizeCoord::HalfPixel,
+            "pytorch_half_pixel" => ResizeCoord::PytorchHalfPixel,
+            "align_corners" => ResizeCoord::AlignCorners,
+            "asymmetric" => ResizeCoord::Asymmetric,
+            other => return Err(unsupported("coordinate_transformation_mode", &format!("{other:?}"))),
+        };
+        let mode = match string("mode", "nearest")?.as_str() {
+            "nearest" => ResizeMode::Nearest(match string("nearest_mode", "round_prefer_floor")?.as_str() {
+                "round_prefer_floor" => NearestRounding::RoundPreferFloor,
+                "round_prefer_ceil" => NearestRounding::RoundPreferCeil,
+                "floor" => NearestRounding::Floor,
+                "ceil" => NearestRounding::Ceil,
+                other => return Err(unsupported("nearest_mode", &format!("{other:?}"))),
+            }),
+            "linear" => ResizeMode::Linear,
+            other => {
+                return Err(unsupported("mode", &format!("{other:?} (only \"nearest\" and \"linear\")")));
+            }
+        };
+        for name in ["antialias", "exclude_outside"] {
+            let v = cx.attr_int(name, 0)?;
+            if v != 0 {
+                return Err(unsupported(name, &v));
+            }
+        }
+        let policy = string("keep_aspect_ratio_policy", "stretch")?;
+        if policy != "stretch" {
+            return Err(unsupported("keep_aspect_ratio_policy", &format!("{policy:?}")));
+        }
+        // The axes the scales or sizes are given for (opset 18+), as NCHW indices.
+        let axes: Vec<usize> = match cx.attr_ints("axes")? {
+            None => (0..4).collect(),
+            Some(a) => a
+                .iter()
+                .map(|&v| usize::try_from(if v < 0 { v + 4 } else { v }).ok().filter(|&i| i < 4))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    cx.err(format!("attribute axes = {a:?} names an axis outside the 4 of NCHW"))
+                })?,
+        };
+        let dims = [x.shape.n, x.shape.c, x.shape.h, x.shape.w];
+        let scales = match self.constant(cx, index, 2)? {
+            Some((name, t)) => Some(Self::floats(cx, name, t, &[])?).filter(|v| !v.is_empty()),
+            None => None,
+        };
+        let sizes = match self.const_tensor(cx, index, 3)? {
+            Some(c) => {
+                let v = c.as_ints("sizes").map_err(|e| cx.err(e))?.to_vec();
+                // A size that is the symbolic batch is the batch.
+                let v: Vec<i64> = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| if c.is_batch(i) { x.shape.n as i64 } else { s })
+                    .collect();
+                Some(v).filter(|v| !v.is_empty())
+            }
+            None => None,
+        };
+        // Per NCHW axis: (output extent, scale of the coordinate transform).
+        let mut out = dims.map(|d| (d, 1.0f32));
+        match (scales, sizes) {
+            (Some(sc), None) => {
+                if sc.len() != axes.len() {
+                    return Err(cx.err(format!("scales {sc:?} do not have one value per axis of {axes:?}")));
+                }
+                for (&a, &s) in axes.iter().zip(&sc) {
+                    if !(s.is_finite() && s > 0.0) {
+                        return Err(cx.err(format!("scale {s} must be finite and positive")));
+                    }
+                    let d = dims.get(a).copied().unwrap_or(0);
+                    let e = (d as f32 * s).floor();
+                    if !(1.0..1e9).contains(&e) {
+                        return Err(
+                            cx.err(format!("scale {s} of an extent of {d} gives an empty or huge output"))
+                        );
+                    }
+                    if let Some(o) = out.get_mut(a) {
+                        *o = (e as usize, s);
+                    }
+                }
+            }
+            (None, Some(sz)) => {
+                if sz.len() != axes.len() {
+                    return Err(cx.err(format!("sizes {sz:?} do not have one value per axis of {axes:?}")));
+                }
+                for (&a, &e) in axes.iter().zip(&sz) {
+                    let d = dims.get(a).copied().unwrap_or(0);
+                    let e = usize::try_from(e)
+                        .ok()
+                        .filter(|&e| e >= 1)
+                        .ok_or_else(|| cx.err(format!("size {e} is not positive")))?;
+                    if let Some(o) = out.get_mut(a) {
+                        *o = (e, e as f32 / d as f32);
+                    }
+                }
+            }
+            (Some(_), Some(_)) => return Err(cx.err("has both scales and sizes; ONNX allows one")),
+            (None, None) => return Err(cx.err("has neither scales nor sizes")),
+        }
+        let [(n, _), (c, _), (out_h, scale_h), (out_w, scale_w)] = out;
+        if n != x.shape.n || c != x.shape.c {
+            return Err(cx.err(format!(
+                "resizes the batch or the channels ({:?} to [{n}, {c}, {out_h}, {out_w}]); only H and W are supported",
+                onnx_dims(&x)
+            )));
+        }
+        let spec = ResizeSpec { out_h, out_w, scale_h, scale_w, mode, coord };
+        let shape = Shape4 { h: out_h, w: out_w, ..x.shape };
+        self.define(cx, OpSpec::Resize(spec), vec![x.id], shape, false, false)
     }
 
     /// `ReduceMean` over the spatial axes (2 and 3 of NCHW): a global average pool, then for

@@ -13,6 +13,7 @@
 //! | `Relu`, `Clip` | [`OpSpec::Activation`] (`Clip(0, 6)` → `Relu6`, `Clip(0, ∞)` → `Relu`, else `Clamp`) |
 //! | `HardSigmoid`, `HardSwish`, `Sigmoid`, `Tanh`, `LeakyRelu`, `PRelu` (one slope for every element) | [`OpSpec::Activation`] |
 //! | `PRelu` with one slope per channel (`[C, 1, 1]`, `[1, C, 1, 1]`; `[F]` on `[N, F]`) | [`OpSpec::PRelu`] |
+//! | `Resize` of H and W, `nearest` (every `nearest_mode`) or `linear`, coordinate transforms `half_pixel`, `pytorch_half_pixel`, `align_corners`, `asymmetric`; by `scales` or `sizes` | [`OpSpec::Resize`] |
 //! | `Pad` in `constant` mode of H and W (pads, `constant_value` and opset-18 `axes` inputs) | [`OpSpec::Pad`] (a zero pad folds into the convolution that reads it) |
 //! | `Add` of two computed tensors of one shape | [`OpSpec::Add`] |
 //! | `Mul` of two computed tensors of one shape, or by an `[N, C, 1, 1]` one (squeeze-and-excitation) | [`OpSpec::Mul`] |
@@ -60,6 +61,7 @@
 //! [`OpSpec::ChannelShuffle`]: crate::graph::OpSpec::ChannelShuffle
 //! [`OpSpec::Pad`]: crate::graph::OpSpec::Pad
 //! [`OpSpec::PRelu`]: crate::graph::OpSpec::PRelu
+//! [`OpSpec::Resize`]: crate::graph::OpSpec::Resize
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).

@@ -23,6 +23,8 @@
 //! | [`Add`] | two of one shape | – | same shape |
 //! | [`GlobalAvgPool`] | `N×H×W×C` | – | `N×1×1×C` |
 //! | [`Dense`] | `N×1×1×In` | `[Out][In]` | `N×1×1×Out` |
+//! | [`Mul`], [`PRelu`] | `N×H×W×C` (and the scale) | per-channel slope for PRelu | same shape |
+//! | [`Resize`] | `N×H×W×C` | – | `N×OH×OW×C` |
 
 // Bad shapes are errors, never panics: no slice indexing in the ops.
 #![deny(clippy::indexing_slicing)]
@@ -31,12 +33,14 @@ mod conv;
 mod dense;
 mod elementwise;
 mod pool;
+mod resize;
 mod separable;
 
 pub use conv::{Conv2d, ConvPath, DepthwiseConv2d, PointwiseConv2d, conv2d_output_shape};
 pub use dense::Dense;
 pub use elementwise::{ActivationOp, Add, Mul, PRelu};
 pub use pool::GlobalAvgPool;
+pub use resize::Resize;
 pub use separable::{SeparableConv2d, SeparablePass1d};
 
 use std::ops::Range;
