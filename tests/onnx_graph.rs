@@ -44,17 +44,41 @@ const MODELS: &[&str] = &[
     "pads_opset18_axes",
     "prelu_channels",
     "resize",
+    "mobilenet_v3_small_tiny",
+    "mobilenet_v3_large_tiny",
+    "efficientnet_lite0_tiny",
+    "shufflenet_v2_tiny",
+    "pp_lcnet_tiny",
+    "squeezenet1_1_tiny",
 ];
+
+/// The six network families of `tests/fixtures/families.py` (small but with every block kind of
+/// the published network; symbolic batch, BN not folded, the exporters' ops and shape
+/// arithmetic). They share one 4-image input, `families.input.npy`.
+const FAMILIES: &[&str] = &[
+    "mobilenet_v3_small_tiny",
+    "mobilenet_v3_large_tiny",
+    "efficientnet_lite0_tiny",
+    "shufflenet_v2_tiny",
+    "pp_lcnet_tiny",
+    "squeezenet1_1_tiny",
+];
+
+/// A fixture's input: `NAME.input.npy`, or the family fixtures' shared one.
+fn input_of(name: &str) -> sepconv::npy::NpyArray {
+    let own = fixture(&format!("{name}.input.npy"));
+    read_npy_file(&if own.exists() { own } else { fixture("families.input.npy") }).unwrap()
+}
 
 #[test]
 fn every_fixture_matches_onnx_runtime_on_every_tier() {
     for name in MODELS {
         let model =
             load_model_file(&fixture(&format!("{name}.onnx"))).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let input = read_npy_file(&fixture(&format!("{name}.input.npy"))).unwrap();
+        let input = input_of(name);
         let want = read_npy_file(&fixture(&format!("{name}.output.npy"))).unwrap();
-        // The batch of the stored input: 1, or 4 and 3 for the symbolic-batch `mobilenet_tiny_dyn`
-        // and `shape_flatten`.
+        // The batch of the stored input: 1, or more for the symbolic-batch models
+        // (`mobilenet_tiny_dyn` and the families 4, `shape_flatten` 3, ...).
         let batch = Some(input.shape[0]);
         for isa in Isa::available() {
             let options = GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() };
@@ -67,6 +91,53 @@ fn every_fixture_matches_onnx_runtime_on_every_tier() {
             let diff = out.iter().zip(&want.data).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             eprintln!("{name} on {isa}: max|diff| {diff:e} (output scale {scale})");
             assert!(diff <= 1e-4, "{name} on {isa}: max|diff| {diff} (output scale {scale})");
+        }
+    }
+}
+
+/// The families against ONNX Runtime by the measure of issue 13, max|sepconv − ORT| / max|ORT|
+/// ≤ 1e-4, on every tier: planned for the stored batch of 4 images, and planned for 1 image (the
+/// symbolic batch's default) and run on each image alone (relative to that image's max|ORT|).
+#[test]
+fn network_families_match_onnx_runtime_within_1e_4_relative_on_every_tier_at_batch_1_and_4() {
+    let max_abs = |v: &[f32]| v.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
+    let rel = |got: &[f32], want: &[f32]| {
+        got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max) / max_abs(want)
+    };
+    for name in FAMILIES {
+        let model =
+            load_model_file(&fixture(&format!("{name}.onnx"))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(matches!(model.batch, Batch::Symbolic { .. }), "{name}: {:?}", model.batch);
+        let input = input_of(name);
+        let want = read_npy_file(&fixture(&format!("{name}.output.npy"))).unwrap();
+        assert_eq!((input.shape[0], want.shape[0]), (4, 4), "{name}: a batch of 4 images");
+        let (per_in, per_out) = (input.data.len() / 4, want.data.len() / 4);
+        for isa in Isa::available() {
+            let plan = |batch| {
+                Graph::plan(&model, GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() })
+                    .unwrap_or_else(|e| panic!("{name} on {isa}: {e}"))
+            };
+            let mut four = plan(Some(4));
+            assert_eq!(four.output_dims(), want.shape, "{name}: output shape");
+            let mut out = vec![0.0; want.data.len()];
+            four.run(&input.data, &mut out).unwrap();
+            let rel4 = rel(&out, &want.data);
+            let mut one = plan(None);
+            assert_eq!(one.input_dims()[0], 1, "{name}: the symbolic batch defaults to 1");
+            let mut rel1 = 0.0f32;
+            for (image, want) in input.data.chunks_exact(per_in).zip(want.data.chunks_exact(per_out)) {
+                let mut out = vec![0.0; per_out];
+                one.run(image, &mut out).unwrap();
+                rel1 = rel1.max(rel(&out, want));
+            }
+            eprintln!(
+                "{name} on {isa}: max rel err {rel4:.2e} at batch 4, {rel1:.2e} at batch 1 (max|ORT| {})",
+                max_abs(&want.data)
+            );
+            assert!(
+                rel4 <= 1e-4 && rel1 <= 1e-4,
+                "{name} on {isa}: max rel err {rel4} (batch 4), {rel1} (batch 1)"
+            );
         }
     }
 }
