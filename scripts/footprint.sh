@@ -13,9 +13,12 @@ set -euo pipefail
 
 BIN=${1:-target/release/sepconv}
 HEADROOM=$((6 * 1024 * 1024))
-# The stripped size today is ~4.9 MB; issue 13 asks for 3 MiB, which is not reached yet. This
-# budget catches growth until then: lower it as the binary shrinks.
-SIZE_BUDGET=${SIZE_BUDGET:-5200000}
+# The stripped size is 4,789,200 B (x86_64, rustc 1.95; 5,044,888 B before the release profile
+# and dependency cuts in Cargo.toml); the budget is that + 3 %. Issue 13 asks for 3 MiB
+# (3,145,728 B), which is not reached: the kernels alone (sepconv_kernels, mostly the AVX-512
+# and AVX2 dwconv fast_row/fast_pair register tiles) are 3.27 MB of .text. README "Footprint"
+# has the per-crate table; lower the budget as the binary shrinks.
+SIZE_BUDGET=${SIZE_BUDGET:-4930000}
 
 fail=0
 for model in mobilenet_v2 mobilenet_v1; do
