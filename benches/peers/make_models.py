@@ -18,6 +18,14 @@ The cases:
   architectures of the papers / torchvision), BatchNorm already folded: every Conv has a bias,
   followed by Relu (V1) or Clip(0, 6) with min/max as initializer inputs (V2), Add for the
   residuals, GlobalAveragePool, Flatten, Gemm (transB=1) to 1000 classes.
+- `mobilenet_v3_small`, `mobilenet_v3_large`, `efficientnet_lite0`, `shufflenet_v2`
+  (x1.0), `pp_lcnet` (x1.0) and `squeezenet1_1`: the published networks at 224x224 (every
+  family's standard resolution), 1000 classes, from tests/fixtures/families.py (the builders of
+  the test fixtures, at full width and depth): laid out as torch.onnx / paddle2onnx export them,
+  with a symbolic batch "N", BatchNorm NOT folded (statistics calibrated on random images),
+  HardSwish / HardSigmoid (opset 14) or Clip, squeeze-and-excitation, Split / Concat and the
+  channel shuffle with the exporter's Shape -> Gather -> Unsqueeze -> Concat shape arithmetic.
+  Their weights are normal * gain / sqrt(fan_in) (families.py), not He-scaled as above.
 
 Weights are He-scaled (normal * sqrt(2 / fan_in)), biases normal * 0.05, all drawn from a
 numpy generator seeded with a fixed seed and the case's name, so a case's files do not depend
@@ -38,7 +46,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SEED = 0x5E9C_0224
 OPSET = 13
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,7 +74,17 @@ def standard_layers():
     return layers
 
 
-MODEL_NAMES = ["mobilenet_v1", "mobilenet_v2"]
+# The families of tests/fixtures/families.py at their published size: case name -> family.
+FAMILY_MODELS = {
+    "mobilenet_v3_small": "mobilenet_v3_small",
+    "mobilenet_v3_large": "mobilenet_v3_large",
+    "efficientnet_lite0": "efficientnet_lite0",
+    "shufflenet_v2": "shufflenet_v2",
+    "pp_lcnet": "pp_lcnet",
+    "squeezenet1_1": "squeezenet1_1",
+}
+FAMILY_RESOLUTION = 224
+MODEL_NAMES = ["mobilenet_v1", "mobilenet_v2"] + list(FAMILY_MODELS)
 
 
 def all_case_names():
@@ -221,8 +239,25 @@ def build_mobilenet_v2():
     return b.model([1, 3, 224, 224], b.classifier(x, 1280)), [1, 3, 224, 224]
 
 
+def build_family(name):
+    """A network of tests/fixtures/families.py at full size, 224x224, batch "N" (symbolic)."""
+    sys.dont_write_bytecode = True  # no __pycache__ in tests/fixtures
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "fixtures")
+    if fixtures not in sys.path:
+        sys.path.insert(0, fixtures)
+    import families  # needs onnxruntime too (BN calibration)
+
+    seed = (SEED ^ zlib.crc32(name.encode())) & 0x7FFF_FFFF
+    model, in_shape = families.build(FAMILY_MODELS[name], resolution=FAMILY_RESOLUTION, classes=1000,
+                                     seed=seed, calibration_seed=seed + 1, calibration_batch=4)
+    model.producer_name = "sepconv benches/peers/make_models.py (tests/fixtures/families.py)"
+    return model, in_shape
+
+
 def build_case(name):
     """(model, input shape) of one case."""
+    if name in FAMILY_MODELS:
+        return build_family(name)
     if name == "mobilenet_v1":
         return build_mobilenet_v1()
     if name == "mobilenet_v2":
@@ -249,9 +284,46 @@ def _shapes(model):
     return shapes
 
 
+def with_batch_1(model):
+    """A copy of model with a symbolic batch fixed to 1 and ONNX shape inference run."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for vi in list(m.graph.input[:1]) + list(m.graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        if dims and dims[0].dim_param:
+            dims[0].dim_value = 1
+    return shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
+
+
+def _shapes_by_running(model):
+    """Shapes of every node's inputs and outputs at batch 1, from one ONNX Runtime run (ONNX
+    shape inference cannot follow the shape arithmetic of ShuffleNet's channel shuffle)."""
+    import onnxruntime as ort
+
+    m = with_batch_1(model)
+    known = {o.name for o in m.graph.output}
+    for node in m.graph.node:
+        if node.op_type not in ("Conv", "Gemm", "MatMul"):
+            continue
+        for name in [node.input[0], node.output[0]]:
+            if name not in known:
+                m.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+                known.add(name)
+    dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    outs = sess.run(None, {m.graph.input[0].name: np.zeros(dims, np.float32)})
+    shapes = {o.name: list(v.shape) for o, v in zip(sess.get_outputs(), outs)}
+    for init in m.graph.initializer:
+        shapes[init.name] = list(init.dims)
+    return shapes
+
+
 def count_macs(model):
-    """Multiply-adds of the Conv and Gemm nodes (shapes from ONNX shape inference)."""
-    shapes = _shapes(model)
+    """Multiply-adds of the Conv, Gemm and MatMul nodes (shapes from ONNX shape inference, or
+    from one ONNX Runtime run where it cannot tell them; at batch 1)."""
+    shapes = _shapes(with_batch_1(model))
+    if any(n.op_type in ("Conv", "Gemm", "MatMul") and n.output[0] not in shapes for n in model.graph.node):
+        shapes = _shapes_by_running(model)
     macs = 0
     for node in model.graph.node:
         if node.op_type == "Conv":
@@ -262,6 +334,9 @@ def count_macs(model):
             a = shapes[node.input[0]]
             out = shapes[node.output[0]]
             macs += int(np.prod(out)) * a[1]
+        elif node.op_type == "MatMul":
+            w = shapes[node.input[1]]  # [in, out]
+            macs += int(np.prod(shapes[node.output[0]])) * w[0]
     return macs
 
 
@@ -278,7 +353,7 @@ def make_input(name, shape):
 def write_case(name, out_dir):
     """Writes NAME.onnx and NAME.input.npy; returns the manifest entry."""
     model, in_shape = build_case(name)
-    out_vi = model.graph.output[0]
+    out_vi = with_batch_1(model).graph.output[0]
     out_shape = [d.dim_value for d in out_vi.type.tensor_type.shape.dim]
     model_path = os.path.join(out_dir, name + ".onnx")
     input_path = os.path.join(out_dir, name + ".input.npy")

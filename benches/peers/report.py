@@ -327,8 +327,11 @@ def how_section(res, svg_rel):
     out.append(f"- Models: `benches/peers/make_models.py` (generator version {g.get('generator_version')}, "
                f"seed {g.get('seed')}, opset {g.get('opset')}): every layer of `sepconv bench`'s standard "
                "set as a one-node model (two for the separable ones), MobileNetV1/V2 1.0/224 with BN "
-               "folded; NCHW float32, He-scaled weights, inputs uniform in [-1, 1]. MFLOP = 2 × "
-               "multiply-adds of Conv and Gemm.")
+               "folded (He-scaled weights); MobileNetV3-Small/Large, EfficientNet-Lite0, ShuffleNetV2 "
+               "x1.0, PP-LCNet x1.0 and SqueezeNet 1.1 at 224×224 from `tests/fixtures/families.py`, "
+               "laid out as torch.onnx / paddle2onnx export them (symbolic batch, BN not folded, "
+               "the exporters' shape arithmetic); NCHW float32, inputs uniform in [-1, 1]. MFLOP = 2 × "
+               "multiply-adds of Conv, Gemm and MatMul.")
     if p.get("cases"):
         out.append(f"- Only the cases matching `{p['cases']}` were run.")
     for n in m.get("notes", []):
@@ -490,14 +493,24 @@ def speedup_panel(svg, res, top, width):
     return plot_bottom + 44
 
 
+MODELS_PER_ROW = 4
+
+
 def models_panel(svg, res, top, width):
-    """Grouped vertical bars: MobileNetV1/V2 latency of every runtime, ms labels."""
+    """Grouped vertical bars: every model's latency on every runtime, ms labels; up to
+    MODELS_PER_ROW models per row, each row on its own scale."""
     models = [c for c in res.cases if c["kind"] == "model"]
-    svg.text(width / 2, top + 18, "MobileNet latency per runtime (median over rounds, ms; lower is better)",
+    svg.text(width / 2, top + 18, "Model latency per runtime (median over rounds, ms; lower is better)",
              size=15, anchor="middle", weight="bold")
     if not models:
         svg.text(width / 2, top + 50, "no model case was run", size=12, anchor="middle")
         return top + 70
+    for i in range(0, len(models), MODELS_PER_ROW):
+        top = models_row(svg, res, models[i:i + MODELS_PER_ROW], top if i == 0 else top - 40, width)
+    return top
+
+
+def models_row(svg, res, models, top, width):
     rts = res.runtimes
     plot_top, plot_h = top + 60, 260
     plot_bottom = plot_top + plot_h
