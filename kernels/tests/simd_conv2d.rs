@@ -467,11 +467,29 @@ fn standard_layers_cropped() {
 }
 
 /// The exact standard layers, once each (x86_64 only: the f64 oracle over 100+ M
-/// multiply-adds is too slow under emulation).
+/// multiply-adds is too slow under emulation). Under `.ci/run`'s emulated x86_64 CPUs
+/// (`SEPCONV_EMULATED_CPU`, 17 s of oracle under qemu) every tier still computes each whole
+/// layer, and the oracle checks a sample of it as on NEON ([`sampled_check`]: every border
+/// pixel, 48 random ones, every channel, and every output written); natively every output.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn standard_layers_full_size() {
     let t = tiers();
+    if common::emulated_cpu() {
+        let layers = [
+            ("gc_c128_g4_56", standard(128, 4, 56), 11),
+            ("gc_c256_g8_28", standard(256, 8, 28), 12),
+            ("gc_c64_g32_56", standard(64, 32, 56), 13),
+            ("stem SAME", stem(224, SAME_224), 14),
+            ("stem pad 1", stem(224, Padding2d::uniform(1)), 15),
+        ];
+        for (name, g, seed) in layers {
+            for &tier in &t {
+                sampled_check(tier, &g, seed, &format!("{name}: seed {seed}, {}", describe(&g)));
+            }
+        }
+        return;
+    }
     let acts = [Activation::Relu];
     run_fixed(&t, &standard(128, 4, 56), 11, &acts); // gc_c128_g4_56
     run_fixed(&t, &standard(256, 8, 28), 12, &acts); // gc_c256_g8_28
@@ -766,8 +784,9 @@ fn neon_standard_layers_full_size() {
 }
 
 /// Runs `tier` on the full geometry `g` (random data from `seed`, with bias, ReLU) and checks
-/// the border pixels plus random interior pixels against an f64 oracle.
-#[cfg(target_arch = "aarch64")]
+/// the border pixels plus random interior pixels against an f64 oracle, and that every output
+/// was written (finite: the buffer starts as NaN and ReLU keeps finite values finite).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn sampled_check(tier: Tier, g: &Conv2dGeometry, seed: u64, ctx: &str) {
     let mut r = rng(seed);
     let d = g.validate().unwrap();
@@ -779,6 +798,9 @@ fn sampled_check(tier: Tier, g: &Conv2dGeometry, seed: u64, ctx: &str) {
     (tier.pack)(g, &weights, Some(&bias), &mut packed).unwrap();
     let mut out = vec![f32::NAN; d.output_len];
     (tier.run)(g, &input, &packed, act, &mut out).unwrap();
+    if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+        panic!("{ctx} [{}]: output element {i} is {} (not written?)", tier.name, out[i]);
+    }
     let (oh, ow) = (d.out_h, d.out_w);
     let border = |v: usize, n: usize| v < 2 || v + 2 >= n;
     let mut pixels: Vec<(usize, usize, usize)> = Vec::new();
