@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sepconv_kernels::reference::{avg_pool, max_pool};
 use sepconv_kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
 
 use super::ir::{
@@ -17,7 +16,7 @@ use super::ir::{
 };
 use crate::dispatch::{self, Isa};
 use crate::error::Error;
-use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul, PRelu, Resize};
+use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul, PRelu, Pool2d, Resize};
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
 use crate::threads::{Par, Threads};
 
@@ -52,10 +51,7 @@ enum Exec {
     Resize(Resize),
     Activation(ActivationOp),
     GlobalAvgPool(GlobalAvgPool),
-    Pool {
-        geom: Conv2dGeometry,
-        kind: PoolKind,
-    },
+    Pool(Pool2d),
     Dense(Dense),
     /// Flatten `N×H×W×C` (H·W > 1) into `N×1×1×(C·H·W)` in NCHW order.
     FlattenNchw,
@@ -580,8 +576,10 @@ fn op_name(exec: &Exec) -> &'static str {
         Exec::Resize(_) => "resize",
         Exec::Activation(_) => "activation",
         Exec::GlobalAvgPool(_) => "global_avg_pool",
-        Exec::Pool { kind: PoolKind::Max, .. } => "max_pool",
-        Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool",
+        Exec::Pool(p) => match p.kind() {
+            PoolKind::Max => "max_pool",
+            PoolKind::Avg { .. } => "avg_pool",
+        },
         Exec::Dense(_) => "dense",
         Exec::FlattenNchw => "flatten",
         Exec::Concat => "concat",
@@ -601,8 +599,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Resize(r) => r.kernel_name(),
         Exec::Activation(a) => a.kernel_name(),
         Exec::GlobalAvgPool(p) => p.kernel_name(),
-        Exec::Pool { kind: PoolKind::Max, .. } => "max_pool/reference",
-        Exec::Pool { kind: PoolKind::Avg { .. }, .. } => "avg_pool/reference",
+        Exec::Pool(p) => p.kernel_name(),
         Exec::Dense(d) => d.kernel_name(),
         Exec::FlattenNchw
         | Exec::Concat
@@ -642,16 +639,7 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
         Exec::Resize(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::GlobalAvgPool(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::Dense(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
-        Exec::Pool { geom, kind } => {
-            let input = view(0)?;
-            match kind {
-                PoolKind::Max => max_pool(geom, input.as_slice(), out_slice),
-                PoolKind::Avg { count_include_pad } => {
-                    avg_pool(geom, *count_include_pad, input.as_slice(), out_slice)
-                }
-            }
-            .map_err(Error::kernel("Pool"))
-        }
+        Exec::Pool(op) => op.run_par(view(0)?, TensorViewMut::new(out_shape, out_slice)?, par),
         Exec::FlattenNchw => {
             let input = view(0)?;
             Ok(nhwc_to_nchw(input.shape(), input.as_slice(), out_slice)?)
@@ -876,10 +864,10 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             let geom = Conv2dGeometry::depthwise(s.n, s.h, s.w, s.c, spec.kernel.0, spec.kernel.1)
                 .with_stride(spec.stride.0, spec.stride.1)
                 .with_padding(padding);
-            let d = geom.validate().map_err(Error::kernel("Pool"))?;
-            let shape = Shape4::new(s.n, d.out_h, d.out_w, s.c);
-            shape.validate()?;
-            Lowered::Step(Box::new(Exec::Pool { geom, kind: spec.kind }), shape, 0)
+            let op = Pool2d::with_isa(isa, geom, spec.kind)?;
+            let shape = op.output_shape();
+            let flops = (kh * kw) as u64 * shape.validate()? as u64;
+            Lowered::Step(Box::new(Exec::Pool(op)), shape, flops)
         }
         OpSpec::ChannelShuffle { groups } => {
             let s = one()?;

@@ -22,6 +22,7 @@
 //! | [`ActivationOp`] | any | – | same shape |
 //! | [`Add`] | two of one shape | – | same shape |
 //! | [`GlobalAvgPool`] | `N×H×W×C` | – | `N×1×1×C` |
+//! | [`Pool2d`] (max / average) | `N×H×W×C` | – | `N×OH×OW×C` |
 //! | [`Dense`] | `N×1×1×In` | `[Out][In]` | `N×1×1×Out` |
 //! | [`Mul`], [`PRelu`] | `N×H×W×C` (and the scale) | per-channel slope for PRelu | same shape |
 //! | [`Resize`] | `N×H×W×C` | – | `N×OH×OW×C` |
@@ -39,7 +40,7 @@ mod separable;
 pub use conv::{Conv2d, ConvPath, DepthwiseConv2d, PointwiseConv2d, conv2d_output_shape};
 pub use dense::Dense;
 pub use elementwise::{ActivationOp, Add, Mul, PRelu};
-pub use pool::GlobalAvgPool;
+pub use pool::{GlobalAvgPool, Pool2d};
 pub use resize::Resize;
 pub use separable::{SeparableConv2d, SeparablePass1d};
 
