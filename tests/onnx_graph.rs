@@ -44,6 +44,7 @@ const MODELS: &[&str] = &[
     "pads_opset18_axes",
     "prelu_channels",
     "resize",
+    "concat_spatial",
     "mobilenet_v3_small_tiny",
     "mobilenet_v3_large_tiny",
     "efficientnet_lite0_tiny",

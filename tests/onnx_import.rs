@@ -400,6 +400,31 @@ fn interpret(model: &Model, input: &Npy) -> Val {
                 Val { shape: x.shape, data }
             }
             OpSpec::Resize(spec) => resize(x, spec),
+            OpSpec::ConcatSpatial { width } => {
+                // Element (n, y, x, c) of the output from the input whose block holds y (or x).
+                let inputs: Vec<&Val> = node.inputs.iter().map(|&id| get(id)).collect();
+                let s0 = inputs[0].shape;
+                let total: usize = inputs.iter().map(|v| if *width { v.shape.w } else { v.shape.h }).sum();
+                let shape = if *width { Shape4 { w: total, ..s0 } } else { Shape4 { h: total, ..s0 } };
+                let mut data = Vec::with_capacity(shape.n * shape.h * shape.w * shape.c);
+                for n in 0..shape.n {
+                    for yy in 0..shape.h {
+                        for xx in 0..shape.w {
+                            let (mut pos, mut k) = (if *width { xx } else { yy }, 0);
+                            while pos >= if *width { inputs[k].shape.w } else { inputs[k].shape.h } {
+                                pos -= if *width { inputs[k].shape.w } else { inputs[k].shape.h };
+                                k += 1;
+                            }
+                            let v = inputs[k];
+                            let (iy, ix) = if *width { (yy, pos) } else { (pos, xx) };
+                            for c in 0..shape.c {
+                                data.push(v.data[((n * v.shape.h + iy) * v.shape.w + ix) * v.shape.c + c]);
+                            }
+                        }
+                    }
+                }
+                Val { shape, data }
+            }
             OpSpec::Pad { pads, value } => {
                 let s = x.shape;
                 let (h, w) = (s.h + pads.top + pads.bottom, s.w + pads.left + pads.right);
@@ -480,6 +505,7 @@ fn ops(model: &Model) -> Vec<&'static str> {
             OpSpec::Pad { .. } => "Pad",
             OpSpec::PRelu { .. } => "PRelu",
             OpSpec::Resize(_) => "Resize",
+            OpSpec::ConcatSpatial { .. } => "ConcatSpatial",
         })
         .collect()
 }
@@ -813,6 +839,26 @@ fn resize_ir() {
     let mut m = decode("resize");
     node(&mut m, "to_6x5").input.push("hw79".into());
     assert_names(&import(&m).unwrap_err(), &["\"to_6x5\"", "both scales and sizes"]);
+}
+
+/// `Concat` along H (axis 2) and W (axis -1) of 4-D values imports as `ConcatSpatial` and
+/// matches ORT; the batch axis and inputs that differ outside the axis are refused naming the
+/// node.
+#[test]
+fn concat_spatial_ir() {
+    let m = load("concat_spatial");
+    assert_eq!(ops(&m), ["Conv", "Conv", "ConcatSpatial", "Conv", "Conv", "ConcatSpatial", "Activation"]);
+    assert_eq!(m.nodes[2].op, OpSpec::ConcatSpatial { width: false });
+    assert_eq!(m.nodes[5].op, OpSpec::ConcatSpatial { width: true });
+    check_against_ort("concat_spatial");
+    let axis = |name: &str, a: i64| {
+        let mut m = decode("concat_spatial");
+        node(&mut m, name).attribute[0].i = Some(a);
+        import(&m)
+    };
+    assert_names(&axis("cat_h", 0).unwrap_err(), &["\"cat_h\"", "axis = 0"]);
+    // Along W the H extents (6 and 3) differ.
+    assert_names(&axis("cat_h", 3).unwrap_err(), &["\"cat_h\"", "differ outside the width axis"]);
 }
 
 #[test]
@@ -1303,7 +1349,7 @@ fn unsupported_attribute_values_name_the_node() {
         ("avgpool_incl_pad", "pool", "ceil_mode", 1, "count_include_pad = 1"),
         ("mobilenet_tiny", "fc", "transA", 1, "transA = 1"),
         ("matmul", "flat", "axis", 2, "axis = 2"),
-        ("concat", "cat", "axis", 2, "axis = 2"),
+        ("concat", "cat", "axis", 0, "axis = 0"),
         ("dw_same", "dw", "storage_order", 0, "storage_order"),
     ];
     for (fixture_name, node_name, attr, value, needle) in cases {

@@ -192,6 +192,12 @@ pub enum OpSpec {
     Dense(DenseSpec),
     /// Concatenation of two or more inputs along channels.
     Concat,
+    /// Concatenation of two or more inputs along H (`width: false`) or W (`width: true`); the
+    /// other extents and the channels are the same for every input.
+    ConcatSpatial {
+        /// Along W, else along H.
+        width: bool,
+    },
     /// Channel shuffle with `groups` groups (ShuffleNet): output channel `j·groups + i` is input
     /// channel `i·(C/groups) + j`, one input.
     ChannelShuffle {

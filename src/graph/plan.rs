@@ -56,6 +56,9 @@ enum Exec {
     /// Flatten `N×H×W×C` (H·W > 1) into `N×1×1×(C·H·W)` in NCHW order.
     FlattenNchw,
     Concat,
+    ConcatSpatial {
+        width: bool,
+    },
     Softmax,
     ChannelShuffle {
         groups: usize,
@@ -583,6 +586,8 @@ fn op_name(exec: &Exec) -> &'static str {
         Exec::Dense(_) => "dense",
         Exec::FlattenNchw => "flatten",
         Exec::Concat => "concat",
+        Exec::ConcatSpatial { width: false } => "concat_height",
+        Exec::ConcatSpatial { width: true } => "concat_width",
         Exec::Softmax => "softmax",
         Exec::ChannelShuffle { .. } => "channel_shuffle",
         Exec::SliceChannels { .. } => "slice_channels",
@@ -603,6 +608,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Dense(d) => d.kernel_name(),
         Exec::FlattenNchw
         | Exec::Concat
+        | Exec::ConcatSpatial { .. }
         | Exec::ChannelShuffle { .. }
         | Exec::SliceChannels { .. }
         | Exec::Pad { .. } => "copy",
@@ -679,6 +685,26 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
         Exec::Pad { pads, value } => {
             let input = view(0)?;
             pad_images(input.shape(), input.as_slice(), *pads, *value, out_slice);
+            Ok(())
+        }
+        Exec::ConcatSpatial { width } => {
+            // Per image (along H) or per image row (along W), input `k`'s block of that image
+            // or row follows input `k - 1`'s.
+            let (out_shape_row, mut offset) = (out_shape, 0usize);
+            let chunk = |s: Shape4| if *width { s.w * s.c } else { s.h * s.w * s.c };
+            let out_chunk = chunk(out_shape_row);
+            for k in 0..step.inputs.len() {
+                let input = view(k)?;
+                let len = chunk(input.shape());
+                for (dst, src) in
+                    out_slice.chunks_exact_mut(out_chunk).zip(input.as_slice().chunks_exact(len))
+                {
+                    dst.get_mut(offset..offset + len)
+                        .ok_or_else(|| internal(&step.name, "the inputs are larger than the output"))?
+                        .copy_from_slice(src);
+                }
+                offset += len;
+            }
             Ok(())
         }
         Exec::Concat => {
@@ -931,6 +957,33 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             )?;
             let (shape, flops) = (op.output_shape(), op.flops());
             Lowered::Step(Box::new(Exec::Dense(op)), shape, flops)
+        }
+        OpSpec::ConcatSpatial { width } => {
+            let &[first, _, ..] = inputs else {
+                return Err(node_error(
+                    &node.name,
+                    format!("concatenates {} input(s); needs at least 2", inputs.len()),
+                ));
+            };
+            let mut extent = 0usize;
+            for s in inputs {
+                let other = |x: &Shape4| if *width { (x.n, x.h, x.c) } else { (x.n, x.w, x.c) };
+                if other(s) != other(&first) {
+                    return Err(node_error(
+                        &node.name,
+                        format!(
+                            "concatenates {first} with {s}: only the {} may differ",
+                            if *width { "width" } else { "height" }
+                        ),
+                    ));
+                }
+                extent = extent
+                    .checked_add(if *width { s.w } else { s.h })
+                    .ok_or_else(|| node_error(&node.name, "concatenated extent overflows".into()))?;
+            }
+            let shape = if *width { Shape4 { w: extent, ..first } } else { Shape4 { h: extent, ..first } };
+            shape.validate()?;
+            Lowered::Step(Box::new(Exec::ConcatSpatial { width: *width }), shape, 0)
         }
         OpSpec::Concat => {
             let &[first, _, ..] = inputs else {

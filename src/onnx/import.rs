@@ -1727,6 +1727,33 @@ impl<'a> Importer<'a> {
         self.define(cx, OpSpec::Dense(spec), vec![a.id], Shape4::new(a.shape.n, 1, 1, out), true, false)
     }
 
+    /// `Concat` of 4-D values along H (axis 2) or W (axis 3, `width`).
+    fn concat_spatial(&mut self, cx: &Cx<'a>, values: &[Value], width: bool) -> Result<()> {
+        let Some(&first) = values.first() else { return Err(cx.err("has no inputs")) };
+        let mut extent = 0usize;
+        for v in values {
+            let other = if width { v.shape.h } else { v.shape.w };
+            let first_other = if width { first.shape.h } else { first.shape.w };
+            if v.flat || (v.shape.n, v.shape.c, other) != (first.shape.n, first.shape.c, first_other) {
+                return Err(cx.err(format!(
+                    "inputs of shapes {:?} and {:?} differ outside the {} axis",
+                    onnx_dims(&first),
+                    onnx_dims(v),
+                    if width { "width" } else { "height" }
+                )));
+            }
+            let e = if width { v.shape.w } else { v.shape.h };
+            extent = extent.checked_add(e).ok_or_else(|| cx.err("the concatenated extent overflows"))?;
+        }
+        if values.len() == 1 {
+            return self.alias(cx, Entry::Value(first), false);
+        }
+        let shape =
+            if width { Shape4 { w: extent, ..first.shape } } else { Shape4 { h: extent, ..first.shape } };
+        let ids = values.iter().map(|v| v.id).collect();
+        self.define(cx, OpSpec::ConcatSpatial { width }, ids, shape, false, false)
+    }
+
     fn concat(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
         cx.check_attrs(&["axis"])?;
         cx.arity(1, usize::MAX)?;
@@ -1741,9 +1768,13 @@ impl<'a> Importer<'a> {
             None => return Err(cx.err("attribute axis is missing")),
         };
         let normalized = if axis < 0 { axis + rank } else { axis };
+        if !first.flat && matches!(normalized, 2 | 3) {
+            return self.concat_spatial(cx, &values, normalized == 3);
+        }
         if normalized != 1 {
             return Err(cx.err(format!(
-                "attribute axis = {axis} on {rank}-D inputs is not supported (only axis 1, channels)"
+                "attribute axis = {axis} on {rank}-D inputs is not supported (only the channel, height and \
+                 width axes of NCHW, the feature axis of [N, F])"
             )));
         }
         let mut channels = 0usize;

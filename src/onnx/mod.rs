@@ -23,6 +23,7 @@
 //! | `Flatten` (axis 1), `Reshape` to `[N, C·H·W]` | [`OpSpec::Flatten`] |
 //! | `Gemm` (B constant, transB 0 or 1), `MatMul` (by a constant `[in, out]`) | [`OpSpec::Dense`] (`[out][in]` weights) |
 //! | `Concat` on channels | [`OpSpec::Concat`] |
+//! | `Concat` on H or W of 4-D values | [`OpSpec::ConcatSpatial`] |
 //! | `Split` on channels, `Slice` of a channel range (step 1) | [`OpSpec::SliceChannels`] (one per output) |
 //! | `Reshape` to `[N, g, C/g, H, W]` → `Transpose [0, 2, 1, 3, 4]` → `Reshape` to `[N, C, H, W]` (ShuffleNet) | [`OpSpec::ChannelShuffle`] |
 //! | `Softmax` over channels (axis 1 of NCHW, the last axis of `[N, F]`) | [`OpSpec::Softmax`] |
@@ -62,6 +63,7 @@
 //! [`OpSpec::Pad`]: crate::graph::OpSpec::Pad
 //! [`OpSpec::PRelu`]: crate::graph::OpSpec::PRelu
 //! [`OpSpec::Resize`]: crate::graph::OpSpec::Resize
+//! [`OpSpec::ConcatSpatial`]: crate::graph::OpSpec::ConcatSpatial
 
 // Bad models are errors, never panics: no slice indexing in the importer (this covers the
 // child modules, the generated `proto` included).
