@@ -55,10 +55,7 @@ enum Exec {
     Dense(Dense),
     /// Flatten `N×H×W×C` (H·W > 1) into `N×1×1×(C·H·W)` in NCHW order.
     FlattenNchw,
-    Concat,
-    ConcatSpatial {
-        width: bool,
-    },
+    Concat(CatAxis),
     Softmax,
     ChannelShuffle {
         groups: usize,
@@ -585,9 +582,9 @@ fn op_name(exec: &Exec) -> &'static str {
         },
         Exec::Dense(_) => "dense",
         Exec::FlattenNchw => "flatten",
-        Exec::Concat => "concat",
-        Exec::ConcatSpatial { width: false } => "concat_height",
-        Exec::ConcatSpatial { width: true } => "concat_width",
+        Exec::Concat(CatAxis::Channels) => "concat",
+        Exec::Concat(CatAxis::Height) => "concat_height",
+        Exec::Concat(CatAxis::Width) => "concat_width",
         Exec::Softmax => "softmax",
         Exec::ChannelShuffle { .. } => "channel_shuffle",
         Exec::SliceChannels { .. } => "slice_channels",
@@ -607,8 +604,7 @@ fn kernel_name(exec: &Exec) -> &'static str {
         Exec::Pool(p) => p.kernel_name(),
         Exec::Dense(d) => d.kernel_name(),
         Exec::FlattenNchw
-        | Exec::Concat
-        | Exec::ConcatSpatial { .. }
+        | Exec::Concat(_)
         | Exec::ChannelShuffle { .. }
         | Exec::SliceChannels { .. }
         | Exec::Pad { .. } => "copy",
@@ -687,42 +683,23 @@ fn run_step(step: &Step, arena: &[AlignedBuf], out: &mut AlignedBuf, par: &Par<'
             pad_images(input.shape(), input.as_slice(), *pads, *value, out_slice);
             Ok(())
         }
-        Exec::ConcatSpatial { width } => {
-            // Per image (along H) or per image row (along W), input `k`'s block of that image
-            // or row follows input `k - 1`'s.
-            let (out_shape_row, mut offset) = (out_shape, 0usize);
-            let chunk = |s: Shape4| if *width { s.w * s.c } else { s.h * s.w * s.c };
-            let out_chunk = chunk(out_shape_row);
+        Exec::Concat(axis) => {
+            // Every input agrees with the output outside the axis (checked when planning): per
+            // pixel (channels), image row (W) or image (H), input `k`'s block follows input
+            // `k - 1`'s.
+            let (out_block, mut offset) = (axis.block(out_shape), 0usize);
             for k in 0..step.inputs.len() {
                 let input = view(k)?;
-                let len = chunk(input.shape());
+                let len = axis.block(input.shape());
+                let block = offset..offset + len;
                 for (dst, src) in
-                    out_slice.chunks_exact_mut(out_chunk).zip(input.as_slice().chunks_exact(len))
+                    out_slice.chunks_exact_mut(out_block).zip(input.as_slice().chunks_exact(len))
                 {
-                    dst.get_mut(offset..offset + len)
+                    dst.get_mut(block.clone())
                         .ok_or_else(|| internal(&step.name, "the inputs are larger than the output"))?
                         .copy_from_slice(src);
                 }
-                offset += len;
-            }
-            Ok(())
-        }
-        Exec::Concat => {
-            // Every input has the output's N×H×W pixels (checked when planning); input `k`
-            // fills channels `offset..offset + c` of every output pixel.
-            let mut offset = 0;
-            for k in 0..step.inputs.len() {
-                let input = view(k)?;
-                let c = input.shape().c;
-                let channels = offset..offset + c;
-                for (dst, src) in
-                    out_slice.chunks_exact_mut(out_shape.c).zip(input.as_slice().chunks_exact(c))
-                {
-                    dst.get_mut(channels.clone())
-                        .ok_or_else(|| internal(&step.name, "the inputs have more channels than the output"))?
-                        .copy_from_slice(src);
-                }
-                offset = channels.end;
+                offset = block.end;
             }
             Ok(())
         }
@@ -958,57 +935,83 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
             let (shape, flops) = (op.output_shape(), op.flops());
             Lowered::Step(Box::new(Exec::Dense(op)), shape, flops)
         }
-        OpSpec::ConcatSpatial { width } => {
-            let &[first, _, ..] = inputs else {
-                return Err(node_error(
-                    &node.name,
-                    format!("concatenates {} input(s); needs at least 2", inputs.len()),
-                ));
-            };
-            let mut extent = 0usize;
-            for s in inputs {
-                let other = |x: &Shape4| if *width { (x.n, x.h, x.c) } else { (x.n, x.w, x.c) };
-                if other(s) != other(&first) {
-                    return Err(node_error(
-                        &node.name,
-                        format!(
-                            "concatenates {first} with {s}: only the {} may differ",
-                            if *width { "width" } else { "height" }
-                        ),
-                    ));
-                }
-                extent = extent
-                    .checked_add(if *width { s.w } else { s.h })
-                    .ok_or_else(|| node_error(&node.name, "concatenated extent overflows".into()))?;
-            }
-            let shape = if *width { Shape4 { w: extent, ..first } } else { Shape4 { h: extent, ..first } };
-            shape.validate()?;
-            Lowered::Step(Box::new(Exec::ConcatSpatial { width: *width }), shape, 0)
-        }
-        OpSpec::Concat => {
-            let &[first, _, ..] = inputs else {
-                return Err(node_error(
-                    &node.name,
-                    format!("concatenates {} input(s); needs at least 2", inputs.len()),
-                ));
-            };
-            let mut channels = 0usize;
-            for s in inputs {
-                if (s.n, s.h, s.w) != (first.n, first.h, first.w) {
-                    return Err(node_error(
-                        &node.name,
-                        format!("concatenates {first} with {s}: only channels may differ"),
-                    ));
-                }
-                channels = channels
-                    .checked_add(s.c)
-                    .ok_or_else(|| node_error(&node.name, "concatenated channel count overflows".into()))?;
-            }
-            let shape = Shape4 { c: channels, ..first };
-            shape.validate()?;
-            Lowered::Step(Box::new(Exec::Concat), shape, 0)
-        }
+        OpSpec::Concat => lower_concat(node, inputs, CatAxis::Channels)?,
+        OpSpec::ConcatSpatial { width: false } => lower_concat(node, inputs, CatAxis::Height)?,
+        OpSpec::ConcatSpatial { width: true } => lower_concat(node, inputs, CatAxis::Width)?,
     })
+}
+
+/// The NHWC axis a concatenation runs along.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CatAxis {
+    Height,
+    Width,
+    Channels,
+}
+
+impl CatAxis {
+    /// What the axis measures, for errors.
+    fn what(self) -> &'static str {
+        match self {
+            CatAxis::Height => "the height",
+            CatAxis::Width => "the width",
+            CatAxis::Channels => "channels",
+        }
+    }
+
+    /// The extent of `s` along the axis.
+    fn extent(self, s: Shape4) -> usize {
+        match self {
+            CatAxis::Height => s.h,
+            CatAxis::Width => s.w,
+            CatAxis::Channels => s.c,
+        }
+    }
+
+    /// `s` with extent `e` along the axis.
+    fn with_extent(self, s: Shape4, e: usize) -> Shape4 {
+        match self {
+            CatAxis::Height => Shape4 { h: e, ..s },
+            CatAxis::Width => Shape4 { w: e, ..s },
+            CatAxis::Channels => Shape4 { c: e, ..s },
+        }
+    }
+
+    /// The floats of one contiguous block of a tensor of shape `s` that a concatenation along
+    /// the axis appends whole: an image (H), an image row (W), a pixel (channels).
+    fn block(self, s: Shape4) -> usize {
+        match self {
+            CatAxis::Height => s.h * s.w * s.c,
+            CatAxis::Width => s.w * s.c,
+            CatAxis::Channels => s.c,
+        }
+    }
+}
+
+/// Plans a concatenation of `inputs` along `axis`: at least two inputs that agree on every
+/// other extent.
+fn lower_concat(node: &Node, inputs: &[Shape4], axis: CatAxis) -> Result<Lowered, Error> {
+    let &[first, _, ..] = inputs else {
+        return Err(node_error(
+            &node.name,
+            format!("concatenates {} input(s); needs at least 2", inputs.len()),
+        ));
+    };
+    let mut extent = 0usize;
+    for &s in inputs {
+        if axis.with_extent(s, 0) != axis.with_extent(first, 0) {
+            return Err(node_error(
+                &node.name,
+                format!("concatenates {first} with {s}: only {} may differ", axis.what()),
+            ));
+        }
+        extent = extent.checked_add(axis.extent(s)).ok_or_else(|| {
+            node_error(&node.name, format!("the concatenated extent of {} overflows", axis.what()))
+        })?;
+    }
+    let shape = axis.with_extent(first, extent);
+    shape.validate()?;
+    Ok(Lowered::Step(Box::new(Exec::Concat(axis)), shape, 0))
 }
 
 /// Counts the readers of every value; the model output counts as one more.

@@ -1727,33 +1727,8 @@ impl<'a> Importer<'a> {
         self.define(cx, OpSpec::Dense(spec), vec![a.id], Shape4::new(a.shape.n, 1, 1, out), true, false)
     }
 
-    /// `Concat` of 4-D values along H (axis 2) or W (axis 3, `width`).
-    fn concat_spatial(&mut self, cx: &Cx<'a>, values: &[Value], width: bool) -> Result<()> {
-        let Some(&first) = values.first() else { return Err(cx.err("has no inputs")) };
-        let mut extent = 0usize;
-        for v in values {
-            let other = if width { v.shape.h } else { v.shape.w };
-            let first_other = if width { first.shape.h } else { first.shape.w };
-            if v.flat || (v.shape.n, v.shape.c, other) != (first.shape.n, first.shape.c, first_other) {
-                return Err(cx.err(format!(
-                    "inputs of shapes {:?} and {:?} differ outside the {} axis",
-                    onnx_dims(&first),
-                    onnx_dims(v),
-                    if width { "width" } else { "height" }
-                )));
-            }
-            let e = if width { v.shape.w } else { v.shape.h };
-            extent = extent.checked_add(e).ok_or_else(|| cx.err("the concatenated extent overflows"))?;
-        }
-        if values.len() == 1 {
-            return self.alias(cx, Entry::Value(first), false);
-        }
-        let shape =
-            if width { Shape4 { w: extent, ..first.shape } } else { Shape4 { h: extent, ..first.shape } };
-        let ids = values.iter().map(|v| v.id).collect();
-        self.define(cx, OpSpec::ConcatSpatial { width }, ids, shape, false, false)
-    }
-
+    /// `Concat` along channels (axis 1 of NCHW, the features of `[N, F]`), or along H or W
+    /// (axis 2 or 3) of 4-D values; the inputs agree on every other extent.
     fn concat(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
         cx.check_attrs(&["axis"])?;
         cx.arity(1, usize::MAX)?;
@@ -1768,35 +1743,43 @@ impl<'a> Importer<'a> {
             None => return Err(cx.err("attribute axis is missing")),
         };
         let normalized = if axis < 0 { axis + rank } else { axis };
-        if !first.flat && matches!(normalized, 2 | 3) {
-            return self.concat_spatial(cx, &values, normalized == 3);
-        }
-        if normalized != 1 {
-            return Err(cx.err(format!(
-                "attribute axis = {axis} on {rank}-D inputs is not supported (only the channel, height and \
-                 width axes of NCHW, the feature axis of [N, F])"
-            )));
-        }
-        let mut channels = 0usize;
-        for v in &values {
-            let same = v.flat == first.flat
-                && (v.shape.n, v.shape.h, v.shape.w) == (first.shape.n, first.shape.h, first.shape.w);
-            if !same {
+        // Per axis: the op, its name, and a value's (extent along it, the other extents).
+        type Split = fn(&Shape4) -> (usize, [usize; 3]);
+        let (op, name, split): (OpSpec, &str, Split) = match (normalized, first.flat) {
+            (1, _) => (OpSpec::Concat, "channel", |s| (s.c, [s.n, s.h, s.w])),
+            (2, false) => (OpSpec::ConcatSpatial { width: false }, "height", |s| (s.h, [s.n, s.w, s.c])),
+            (3, false) => (OpSpec::ConcatSpatial { width: true }, "width", |s| (s.w, [s.n, s.h, s.c])),
+            _ => {
                 return Err(cx.err(format!(
-                    "inputs of shapes {:?} and {:?} differ outside the channel axis",
+                    "attribute axis = {axis} on {rank}-D inputs is not supported (only the channel, height and \
+                     width axes of NCHW, the feature axis of [N, F])"
+                )));
+            }
+        };
+        let mut extent = 0usize;
+        for v in &values {
+            if v.flat != first.flat || split(&v.shape).1 != split(&first.shape).1 {
+                return Err(cx.err(format!(
+                    "inputs of shapes {:?} and {:?} differ outside the {name} axis",
                     onnx_dims(&first),
                     onnx_dims(v)
                 )));
             }
-            channels =
-                channels.checked_add(v.shape.c).ok_or_else(|| cx.err("the channel count overflows"))?;
+            extent = extent
+                .checked_add(split(&v.shape).0)
+                .ok_or_else(|| cx.err(format!("the concatenated {name} extent overflows")))?;
         }
         if values.len() == 1 {
             return self.alias(cx, Entry::Value(first), false);
         }
-        let shape = Shape4 { c: channels, ..first.shape };
+        let s = first.shape;
+        let shape = match op {
+            OpSpec::ConcatSpatial { width: false } => Shape4 { h: extent, ..s },
+            OpSpec::ConcatSpatial { width: true } => Shape4 { w: extent, ..s },
+            _ => Shape4 { c: extent, ..s },
+        };
         let ids = values.iter().map(|v| v.id).collect();
-        self.define(cx, OpSpec::Concat, ids, shape, first.flat, false)
+        self.define(cx, op, ids, shape, first.flat, false)
     }
 
     fn dropout(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
