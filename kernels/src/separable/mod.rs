@@ -307,16 +307,51 @@ macro_rules! simd_entry_points {
             act: Activation,
             output: &mut [f32],
         ) {
-            use $crate::separable::driver;
-            // SAFETY: the drivers' contract is this function's; they are inlined here, under
-            // the ISA's target features.
+            // SAFETY: forwarded from the caller.
             unsafe {
-                let pass = driver::Pass::<$K>::new(&p.g, &p.lay, packed, act);
-                if row {
-                    driver::row_pass(&pass, &p.d, input, output)
-                } else {
-                    driver::col_pass(&pass, &p.d, input, output)
-                }
+                if row { run_row(p, input, packed, act, output) } else { run_col(p, input, packed, act, output) }
+            }
+        }
+
+        /// [`run_isa`]'s row pass: its own function (not inlined into one with the column
+        /// pass), so each pass's loops get the whole register file to themselves.
+        ///
+        /// # Safety
+        /// As [`run_isa`] with `row`.
+        #[target_feature(enable = $features)]
+        #[inline(never)]
+        unsafe fn run_row(
+            p: &$crate::separable::Plan,
+            input: &[f32],
+            packed: &[f32],
+            act: Activation,
+            output: &mut [f32],
+        ) {
+            // SAFETY: the driver's contract is this function's; it is inlined here, under the
+            // ISA's target features.
+            unsafe {
+                let pass = $crate::separable::driver::Pass::<$K>::new(&p.g, &p.lay, packed, act);
+                $crate::separable::driver::row_pass(&pass, &p.d, input, output)
+            }
+        }
+
+        /// [`run_isa`]'s column pass (see [`run_row`]).
+        ///
+        /// # Safety
+        /// As [`run_isa`] without `row`.
+        #[target_feature(enable = $features)]
+        #[inline(never)]
+        unsafe fn run_col(
+            p: &$crate::separable::Plan,
+            input: &[f32],
+            packed: &[f32],
+            act: Activation,
+            output: &mut [f32],
+        ) {
+            // SAFETY: as in `run_row`.
+            unsafe {
+                let pass = $crate::separable::driver::Pass::<$K>::new(&p.g, &p.lay, packed, act);
+                $crate::separable::driver::col_pass(&pass, &p.d, input, output)
             }
         }
     };
