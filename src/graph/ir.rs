@@ -291,3 +291,68 @@ pub struct Model {
     /// The nodes, each reading only the input or earlier nodes' outputs.
     pub nodes: Vec<Node>,
 }
+
+/// The NHWC axis a concatenation runs along.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CatAxis {
+    Height,
+    Width,
+    Channels,
+}
+
+impl CatAxis {
+    /// What the axis measures, for errors.
+    pub(crate) fn what(self) -> &'static str {
+        match self {
+            CatAxis::Height => "the height",
+            CatAxis::Width => "the width",
+            CatAxis::Channels => "channels",
+        }
+    }
+
+    /// The axis's name in the importer's errors ("... differ outside the channel axis").
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            CatAxis::Height => "height",
+            CatAxis::Width => "width",
+            CatAxis::Channels => "channel",
+        }
+    }
+
+    /// The op that concatenates along the axis.
+    pub(crate) fn op(self) -> OpSpec {
+        match self {
+            CatAxis::Height => OpSpec::ConcatSpatial { width: false },
+            CatAxis::Width => OpSpec::ConcatSpatial { width: true },
+            CatAxis::Channels => OpSpec::Concat,
+        }
+    }
+
+    /// The extent of `s` along the axis.
+    pub(crate) fn extent(self, s: Shape4) -> usize {
+        match self {
+            CatAxis::Height => s.h,
+            CatAxis::Width => s.w,
+            CatAxis::Channels => s.c,
+        }
+    }
+
+    /// `s` with extent `e` along the axis.
+    pub(crate) fn with_extent(self, s: Shape4, e: usize) -> Shape4 {
+        match self {
+            CatAxis::Height => Shape4 { h: e, ..s },
+            CatAxis::Width => Shape4 { w: e, ..s },
+            CatAxis::Channels => Shape4 { c: e, ..s },
+        }
+    }
+
+    /// The floats of one contiguous block of a tensor of shape `s` that a concatenation along
+    /// the axis appends whole: an image (H), an image row (W), a pixel (channels).
+    pub(crate) fn block(self, s: Shape4) -> usize {
+        match self {
+            CatAxis::Height => s.h * s.w * s.c,
+            CatAxis::Width => s.w * s.c,
+            CatAxis::Channels => s.c,
+        }
+    }
+}

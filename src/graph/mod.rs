@@ -7,6 +7,7 @@
 pub mod ir;
 mod plan;
 
+pub(crate) use ir::CatAxis;
 pub use ir::{
     Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, NearestRounding, Node, OpSpec, PadSpec,
     PoolKind, PoolSpec, ResizeCoord, ResizeMode, ResizeSpec, ValueId,

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use sepconv_kernels::{Activation, Conv2dGeometry, PadMode, Padding2d};
 
 use super::ir::{
-    Batch, BatchNormSpec, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ResizeMode, ValueId,
+    Batch, BatchNormSpec, CatAxis, ConvSpec, Layout, Model, Node, OpSpec, PadSpec, PoolKind, ResizeMode,
+    ValueId,
 };
 use crate::dispatch::{self, Isa};
 use crate::error::Error;
@@ -939,53 +940,6 @@ fn lower(node: &Node, inputs: &[Shape4], isa: Isa) -> Result<Lowered, Error> {
         OpSpec::ConcatSpatial { width: false } => lower_concat(node, inputs, CatAxis::Height)?,
         OpSpec::ConcatSpatial { width: true } => lower_concat(node, inputs, CatAxis::Width)?,
     })
-}
-
-/// The NHWC axis a concatenation runs along.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CatAxis {
-    Height,
-    Width,
-    Channels,
-}
-
-impl CatAxis {
-    /// What the axis measures, for errors.
-    fn what(self) -> &'static str {
-        match self {
-            CatAxis::Height => "the height",
-            CatAxis::Width => "the width",
-            CatAxis::Channels => "channels",
-        }
-    }
-
-    /// The extent of `s` along the axis.
-    fn extent(self, s: Shape4) -> usize {
-        match self {
-            CatAxis::Height => s.h,
-            CatAxis::Width => s.w,
-            CatAxis::Channels => s.c,
-        }
-    }
-
-    /// `s` with extent `e` along the axis.
-    fn with_extent(self, s: Shape4, e: usize) -> Shape4 {
-        match self {
-            CatAxis::Height => Shape4 { h: e, ..s },
-            CatAxis::Width => Shape4 { w: e, ..s },
-            CatAxis::Channels => Shape4 { c: e, ..s },
-        }
-    }
-
-    /// The floats of one contiguous block of a tensor of shape `s` that a concatenation along
-    /// the axis appends whole: an image (H), an image row (W), a pixel (channels).
-    fn block(self, s: Shape4) -> usize {
-        match self {
-            CatAxis::Height => s.h * s.w * s.c,
-            CatAxis::Width => s.w * s.c,
-            CatAxis::Channels => s.c,
-        }
-    }
 }
 
 /// Plans a concatenation of `inputs` along `axis`: at least two inputs that agree on every

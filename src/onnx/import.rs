@@ -15,8 +15,8 @@ use super::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProt
 use super::tensor::{self, TensorIssue};
 use super::{ImportOptions, MAX_OPSET, MIN_OPSET, OnnxError};
 use crate::graph::{
-    Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, NearestRounding, Node, OpSpec, PadSpec,
-    PoolKind, PoolSpec, ResizeCoord, ResizeMode, ResizeSpec, ValueId,
+    Batch, BatchNormSpec, CatAxis, ConvSpec, DenseSpec, Layout, Model, NearestRounding, Node, OpSpec,
+    PadSpec, PoolKind, PoolSpec, ResizeCoord, ResizeMode, ResizeSpec, ValueId,
 };
 use crate::tensor::Shape4;
 
@@ -1743,12 +1743,10 @@ impl<'a> Importer<'a> {
             None => return Err(cx.err("attribute axis is missing")),
         };
         let normalized = if axis < 0 { axis + rank } else { axis };
-        // Per axis: the op, its name, and a value's (extent along it, the other extents).
-        type Split = fn(&Shape4) -> (usize, [usize; 3]);
-        let (op, name, split): (OpSpec, &str, Split) = match (normalized, first.flat) {
-            (1, _) => (OpSpec::Concat, "channel", |s| (s.c, [s.n, s.h, s.w])),
-            (2, false) => (OpSpec::ConcatSpatial { width: false }, "height", |s| (s.h, [s.n, s.w, s.c])),
-            (3, false) => (OpSpec::ConcatSpatial { width: true }, "width", |s| (s.w, [s.n, s.h, s.c])),
+        let axis = match (normalized, first.flat) {
+            (1, _) => CatAxis::Channels,
+            (2, false) => CatAxis::Height,
+            (3, false) => CatAxis::Width,
             _ => {
                 return Err(cx.err(format!(
                     "attribute axis = {axis} on {rank}-D inputs is not supported (only the channel, height and \
@@ -1756,9 +1754,10 @@ impl<'a> Importer<'a> {
                 )));
             }
         };
+        let name = axis.name();
         let mut extent = 0usize;
         for v in &values {
-            if v.flat != first.flat || split(&v.shape).1 != split(&first.shape).1 {
+            if v.flat != first.flat || axis.with_extent(v.shape, 0) != axis.with_extent(first.shape, 0) {
                 return Err(cx.err(format!(
                     "inputs of shapes {:?} and {:?} differ outside the {name} axis",
                     onnx_dims(&first),
@@ -1766,20 +1765,15 @@ impl<'a> Importer<'a> {
                 )));
             }
             extent = extent
-                .checked_add(split(&v.shape).0)
+                .checked_add(axis.extent(v.shape))
                 .ok_or_else(|| cx.err(format!("the concatenated {name} extent overflows")))?;
         }
         if values.len() == 1 {
             return self.alias(cx, Entry::Value(first), false);
         }
-        let s = first.shape;
-        let shape = match op {
-            OpSpec::ConcatSpatial { width: false } => Shape4 { h: extent, ..s },
-            OpSpec::ConcatSpatial { width: true } => Shape4 { w: extent, ..s },
-            _ => Shape4 { c: extent, ..s },
-        };
+        let shape = axis.with_extent(first.shape, extent);
         let ids = values.iter().map(|v| v.id).collect();
-        self.define(cx, op, ids, shape, first.flat, false)
+        self.define(cx, axis.op(), ids, shape, first.flat, false)
     }
 
     fn dropout(&mut self, cx: &Cx<'a>, index: usize) -> Result<()> {
