@@ -21,18 +21,29 @@ MIN_MS=${MIN_MS:-200}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-layer_args=()
-[ -n "$LAYERS" ] && layer_args=(--layers "$LAYERS")
+# Interleaved per layer (each layer's base and new runs back to back, order alternating), so
+# that a slow spell of the shared machine hits both binaries of a row rather than one whole
+# bench. LAYERS (one substring, as `bench --layers`) narrows the set.
+layers=$("$NEW" bench --json --isa "${TIERS%%,*}" --min-ms 1 ${LAYERS:+--layers "$LAYERS"} |
+    python3 -c 'import json, sys; print(" ".join(r["layer"] for r in json.load(sys.stdin)["rows"]))')
+pick() { if [ $(($1 % 2)) -eq 0 ]; then echo "base new"; else echo "new base"; fi; }
 for r in $(seq 1 "$ROUNDS"); do
-    order="base new"
-    [ $((r % 2)) -eq 0 ] && order="new base"
-    for w in $order; do
-        bin=$BASE
-        [ "$w" = new ] && bin=$NEW
-        "$bin" bench --json --isa "$TIERS" --min-ms "$MIN_MS" "${layer_args[@]}" >"$OUT/bench_${w}_$r.json"
-        for m in mobilenet_v2 mobilenet_v1; do
-            for isa in ${TIERS//,/ }; do
-                "$bin" run --builtin "$m" --isa "$isa" --iters 50 --min-ms 1500 --warmup 10 --json \
+    i=0
+    for l in $layers; do
+        i=$((i + 1))
+        for w in $(pick $((r + i))); do
+            bin=$BASE
+            [ "$w" = new ] && bin=$NEW
+            "$bin" bench --json --isa "$TIERS" --min-ms "$MIN_MS" --layers "$l" >"$OUT/bench_${w}_${r}_$i.json"
+        done
+    done
+    for m in mobilenet_v2 mobilenet_v1; do
+        for isa in ${TIERS//,/ }; do
+            i=$((i + 1))
+            for w in $(pick $((r + i))); do
+                bin=$BASE
+                [ "$w" = new ] && bin=$NEW
+                "$bin" run --builtin "$m" --isa "$isa" --iters 30 --min-ms 600 --warmup 5 --json \
                     >"$OUT/run_${w}_${m}_${isa}_$r.json"
             done
         done

@@ -245,7 +245,7 @@ impl DwRows for Neon {
     const GENERIC: RowFn<Env> = generic_row;
 
     fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Env>> {
-        dw::fast_row_table!(fast_row, BLOCKS, kw, sw, r)
+        dw::fast_row_table!(full fast_row, BLOCKS, kw, sw, r)
     }
 }
 

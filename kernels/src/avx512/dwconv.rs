@@ -133,19 +133,11 @@ impl DwRows for Avx512 {
     const GENERIC: RowFn<Self::Env> = generic_row;
 
     fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Self::Env>> {
-        dw::fast_row_table!(fast_row, BLOCKS, kw, sw, r)
+        dw::fast_row_table!(partial fast_row, BLOCKS, kw, sw, r)
     }
 
     fn pair_row(kw: usize, sw: usize) -> Option<PairFn<Self::Env>> {
-        match (kw, sw) {
-            (3, 1) => Some(fast_pair::<3, 1, { BLOCKS[0] }>),
-            (3, 2) => Some(fast_pair::<3, 2, { BLOCKS[1] }>),
-            (5, 1) => Some(fast_pair::<5, 1, { BLOCKS[2] }>),
-            (5, 2) => Some(fast_pair::<5, 2, { BLOCKS[3] }>),
-            (7, 1) => Some(fast_pair::<7, 1, { BLOCKS[4] }>),
-            (7, 2) => Some(fast_pair::<7, 2, { BLOCKS[5] }>),
-            _ => None,
-        }
+        dw::fast_row_table!(pair fast_pair, BLOCKS, kw, sw, kw)
     }
 }
 
@@ -172,15 +164,15 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
     unsafe { dw::each_tile!(cx, __m512, fast_view::<KW, R, S, B>(cx, row)) }
 }
 
-/// Two output rows of a `KW × KW` kernel with every kernel row valid, tile by tile.
+/// A row of a `K × K` kernel with every kernel row valid and, if given, the next one, by tile.
 ///
 /// # Safety
-/// The [`DwRows`] row-kernel contract for AVX-512, the kernel chosen for `(KW, S, KW)`, for
+/// The [`DwRows`] row-kernel contract for AVX-512, the kernel chosen for `(K, S, K)`, for
 /// both rows.
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn fast_pair<const KW: usize, const S: usize, const B: usize>(cx: &Ctx<Env>, a: &Row, b: &Row) {
+unsafe fn fast_pair<const K: usize, const S: usize, const B: usize>(cx: &Ctx<Env>, a: &Row, b: Option<&Row>) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::each_tile!(cx, __m512, pair_view::<KW, S, B>(cx, a, b)) }
+    unsafe { dw::each_tile!(cx, __m512, pair_view::<K, S, B>(cx, a, b)) }
 }
 
 /// One output row for any geometry (unused by the own plan, whose every row has a specialised

@@ -299,8 +299,8 @@ pub(crate) struct Row {
 /// A row kernel: computes one output row for every channel view.
 pub(crate) type RowFn<E> = unsafe fn(&Ctx<E>, &Row);
 
-/// A two-row kernel: two output rows with every kernel row valid, tile by tile.
-pub(crate) type PairFn<E> = unsafe fn(&Ctx<E>, &Row, &Row);
+/// A full-row kernel: a row with every kernel row valid, or two such rows back to back by tile.
+pub(crate) type PairFn<E> = unsafe fn(&Ctx<E>, &Row, Option<&Row>);
 
 /// The row kernels of a tier: `#[target_feature]` functions that instantiate the walks below.
 ///
@@ -316,36 +316,41 @@ pub(crate) trait DwRows {
     /// Row kernel for any geometry.
     const GENERIC: RowFn<Self::Env>;
     /// The specialised row kernel for a `kw × kw` kernel, horizontal stride `sw`, `r` valid
-    /// kernel rows (see [`fast_row_table`]), if the tier has one.
+    /// kernel rows (see [`fast_row_table`]), if the tier has one (full rows: see `pair_row`).
     fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Self::Env>>;
-    /// The two-row kernel of a `kw × kw` kernel with horizontal stride `sw` (all kernel rows
-    /// valid in both rows), if the tier has one.
+    /// The full-row kernel of a `kw × kw` kernel with horizontal stride `sw` (every kernel row
+    /// valid: one row, or two paired), if the tier has one.
     fn pair_row(_kw: usize, _sw: usize) -> Option<PairFn<Self::Env>> {
         None
     }
 }
 
 /// The specialised row kernel `$f::<KW, R, S, B>` of `($kw, $sw, $r)`, with the interior block
-/// widths `$b = [B31, B32, B51, B52, B71, B72]` (a `const` array of the tier), or `None`.
+/// widths `$b = [B31, B32, B51, B52, B71, B72]` (a `const` array of the tier), or `None`. Mode
+/// `full`: every `R`; `partial`: `R < KW`; `pair`: the [`DwRows::pair_row`] `$f::<KW, S, B>`.
 macro_rules! fast_row_table {
-    ($f:ident, $b:ident, $kw:expr, $sw:expr, $r:expr) => {
+    ($mode:ident $f:ident, $b:ident, $kw:expr, $sw:expr, $r:expr) => {
         match ($kw, $sw) {
-            (3, 1) => $crate::dwconv::fast_rows!($f, 3, 1, $b[0], $r; 1 2 3),
-            (3, 2) => $crate::dwconv::fast_rows!($f, 3, 2, $b[1], $r; 1 2 3),
-            (5, 1) => $crate::dwconv::fast_rows!($f, 5, 1, $b[2], $r; 1 2 3 4 5),
-            (5, 2) => $crate::dwconv::fast_rows!($f, 5, 2, $b[3], $r; 1 2 3 4 5),
-            (7, 1) => $crate::dwconv::fast_rows!($f, 7, 1, $b[4], $r; 1 2 3 4 5 6 7),
-            (7, 2) => $crate::dwconv::fast_rows!($f, 7, 2, $b[5], $r; 1 2 3 4 5 6 7),
+            (3, 1) => $crate::dwconv::fast_rows!($mode $f, 3, 1, $b[0], $r; 3 1 2),
+            (3, 2) => $crate::dwconv::fast_rows!($mode $f, 3, 2, $b[1], $r; 3 1 2),
+            (5, 1) => $crate::dwconv::fast_rows!($mode $f, 5, 1, $b[2], $r; 5 1 2 3 4),
+            (5, 2) => $crate::dwconv::fast_rows!($mode $f, 5, 2, $b[3], $r; 5 1 2 3 4),
+            (7, 1) => $crate::dwconv::fast_rows!($mode $f, 7, 1, $b[4], $r; 7 1 2 3 4 5 6),
+            (7, 2) => $crate::dwconv::fast_rows!($mode $f, 7, 2, $b[5], $r; 7 1 2 3 4 5 6),
             _ => None,
         }
     };
 }
 
-/// One kernel size and stride of [`fast_row_table`]: the row kernel for each number of rows.
+/// One kernel size and stride of [`fast_row_table`] (its row counts listed `KW` first).
 macro_rules! fast_rows {
-    ($f:ident, $k:literal, $s:literal, $b:expr, $r:expr; $($n:literal)*) => {
+    (full $f:ident, $k:literal, $s:literal, $b:expr, $r:expr; $($n:literal)*) => {
         match $r { $($n => Some($f::<$k, $n, $s, { $b }> as _),)* _ => None }
     };
+    (partial $f:ident, $k:literal, $s:literal, $b:expr, $r:expr; $full:literal $($n:literal)*) => {
+        $crate::dwconv::fast_rows!(full $f, $k, $s, $b, $r; $($n)*)
+    };
+    (pair $f:ident, $k:literal, $s:literal, $b:expr, $r:expr; $($n:literal)*) => { Some($f::<$k, $s, { $b }> as _) };
 }
 pub(crate) use {fast_row_table, fast_rows};
 
@@ -417,9 +422,8 @@ macro_rules! entry_points {
 }
 pub(crate) use {each_tile, entry_points};
 
-/// Runs the rows of every image: each row goes to the bias kernel (no valid kernel row), to
-/// its specialised kernel (with the row pointers set), paired with the next row when the tier
-/// has a two-row kernel and both rows have every kernel row valid, or to the generic kernel.
+/// Runs the rows of every image: each row goes to the bias kernel (no valid kernel row), the full-row
+/// kernel (if any; with the next row if full too), its specialised kernel or the generic one.
 ///
 /// # Safety
 /// The tier's CPU features are available (the caller is its `#[target_feature]` entry, into
@@ -436,6 +440,21 @@ pub(crate) unsafe fn run<I: DwRows>(cx: &Ctx<I::Env>, input: &[f32], output: &mu
             let mut row = p.row(inp, out, n, oy);
             oy += 1;
             let r = row.ky1 - row.ky0;
+            if p.fast
+                && r == p.kh
+                && let Some(pair) = I::pair_row(p.kw, p.sw)
+            {
+                p.set_rows(&mut row);
+                let mut next =
+                    (oy < p.out_h).then(|| p.row(inp, out, n, oy)).filter(|nx| nx.ky1 - nx.ky0 == p.kh);
+                if let Some(nx) = next.as_mut() {
+                    p.set_rows(nx);
+                    oy += 1;
+                }
+                // SAFETY: the caller's contract; full rows inside the slices, row pointers set.
+                unsafe { pair(cx, &row, next.as_ref()) };
+                continue;
+            }
             let fast = if p.fast && r != 0 { I::fast_row(p.kw, p.sw, r) } else { None };
             let Some(f) = fast else {
                 let kernel = if r == 0 { I::BIAS } else { I::GENERIC };
@@ -446,19 +465,6 @@ pub(crate) unsafe fn run<I: DwRows>(cx: &Ctx<I::Env>, input: &[f32], output: &mu
                 continue;
             };
             p.set_rows(&mut row);
-            if r == p.kh
-                && oy < p.out_h
-                && let Some(pair) = I::pair_row(p.kw, p.sw)
-            {
-                let mut next = p.row(inp, out, n, oy);
-                if next.ky1 - next.ky0 == p.kh {
-                    p.set_rows(&mut next);
-                    // SAFETY: as below, for two rows with every kernel row valid.
-                    unsafe { pair(cx, &row, &next) };
-                    oy += 1;
-                    continue;
-                }
-            }
             // SAFETY: the caller's contract; the kernel matches (kw, sw, r) and the row pointers
             // were set for every valid kernel row.
             unsafe { f(cx, &row) };
@@ -778,8 +784,8 @@ pub(crate) unsafe fn fast_view<
     }
 }
 
-/// [`fast_view`] of view `v` for two output rows with all `KW` kernel rows valid, back to back
-/// (the input rows they share are still in L1 for the second).
+/// [`fast_view`] of view `v` for a row with all `KW` kernel rows valid and, if given, the next
+/// one (the input rows they share are still in L1 for the second).
 ///
 /// # Safety
 /// As [`fast_view`] with `R == KW`, for both rows.
@@ -788,13 +794,15 @@ pub(crate) unsafe fn fast_view<
 pub(crate) unsafe fn pair_view<V: DwVec, const KW: usize, const S: usize, const B: usize, const M: bool>(
     cx: &Ctx<V::Env>,
     a: &Row,
-    b: &Row,
+    b: Option<&Row>,
     v: View,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
         fast_view::<V, KW, KW, S, B, M>(cx, a, v);
-        fast_view::<V, KW, KW, S, B, M>(cx, b, v);
+        if let Some(b) = b {
+            fast_view::<V, KW, KW, S, B, M>(cx, b, v);
+        }
     }
 }
 

@@ -163,7 +163,7 @@ impl DwRows for Avx2 {
     const GENERIC: RowFn<Self::Env> = generic_row;
 
     fn fast_row(kw: usize, sw: usize, r: usize) -> Option<RowFn<Self::Env>> {
-        dw::fast_row_table!(fast_row, BLOCKS, kw, sw, r)
+        dw::fast_row_table!(full fast_row, BLOCKS, kw, sw, r)
     }
 }
 
