@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Same-run A/B of two sepconv binaries: interleaved rounds (the order alternates) of
-# `sepconv bench --json` and `sepconv run --builtin mobilenet_v{1,2} --json` on the given tiers,
-# then a table of the best median per binary and the ratio new/base. The machine is shared
-# and noisy: only ratios from one such run mean anything.
+# Same-run A/B of two sepconv binaries: rounds of `sepconv bench --json --layers L` for every
+# standard layer L and `sepconv run --builtin mobilenet_v{1,2} --json` on the given tiers, the
+# two binaries back to back for each (the order alternates), then a table of the best median
+# per binary and the ratio new/base. The machine is shared and noisy: only ratios from one such
+# run mean anything.
 #
 #   [MIN_MS=200] scripts/ab_bench.sh BASE_BIN NEW_BIN [ROUNDS=3] [TIERS=avx2,avx512] [LAYERS=<all>]
 #
