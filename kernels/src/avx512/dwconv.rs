@@ -167,8 +167,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
 /// A row of a `K × K` kernel with every kernel row valid and, if given, the next one, by tile.
 ///
 /// # Safety
-/// The [`DwRows`] row-kernel contract for AVX-512, the kernel chosen for `(K, S, K)`, for
-/// both rows.
+/// The [`DwRows`] row-kernel contract for AVX-512, the kernel chosen for `(K, S, K)`, both rows.
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn fast_pair<const K: usize, const S: usize, const B: usize>(cx: &Ctx<Env>, a: &Row, b: Option<&Row>) {
     // SAFETY: forwarded from the caller.

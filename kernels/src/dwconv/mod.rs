@@ -23,7 +23,8 @@
 //! them; a tier may pair two full rows tile by tile ([`DwRows::pair_row`]).
 //!
 //! - **3×3, 5×5 and 7×7, horizontal stride 1 or 2, horizontal dilation 1**: row kernels
-//!   instantiated for the kernel size `KW`, stride `S`, valid kernel rows `R` and interior block
+//!   instantiated for the kernel size `KW`, stride `S`, valid kernel rows `R > (KW − 1) / 2` (fewer:
+//!   images shorter than the kernel or padding over half of it, on the generic path) and interior block
 //!   width `B` (a per-tier table); the weights of a view stay in registers for the row (up to
 //!   [`DwVec::HOIST_K`]), and each block's `B` accumulators are independent FMA chains.
 //! - **Anything else**: the same border split with run-time tap loops; interior blocks of `B`
@@ -331,18 +332,18 @@ pub(crate) trait DwRows {
 macro_rules! fast_row_table {
     ($mode:ident $f:ident, $b:ident, $kw:expr, $sw:expr, $r:expr) => {
         match ($kw, $sw) {
-            (3, 1) => $crate::dwconv::fast_rows!($mode $f, 3, 1, $b[0], $r; 3 1 2),
-            (3, 2) => $crate::dwconv::fast_rows!($mode $f, 3, 2, $b[1], $r; 3 1 2),
-            (5, 1) => $crate::dwconv::fast_rows!($mode $f, 5, 1, $b[2], $r; 5 1 2 3 4),
-            (5, 2) => $crate::dwconv::fast_rows!($mode $f, 5, 2, $b[3], $r; 5 1 2 3 4),
-            (7, 1) => $crate::dwconv::fast_rows!($mode $f, 7, 1, $b[4], $r; 7 1 2 3 4 5 6),
-            (7, 2) => $crate::dwconv::fast_rows!($mode $f, 7, 2, $b[5], $r; 7 1 2 3 4 5 6),
+            (3, 1) => $crate::dwconv::fast_rows!($mode $f, 3, 1, $b[0], $r; 3 2),
+            (3, 2) => $crate::dwconv::fast_rows!($mode $f, 3, 2, $b[1], $r; 3 2),
+            (5, 1) => $crate::dwconv::fast_rows!($mode $f, 5, 1, $b[2], $r; 5 3 4),
+            (5, 2) => $crate::dwconv::fast_rows!($mode $f, 5, 2, $b[3], $r; 5 3 4),
+            (7, 1) => $crate::dwconv::fast_rows!($mode $f, 7, 1, $b[4], $r; 7 4 5 6),
+            (7, 2) => $crate::dwconv::fast_rows!($mode $f, 7, 2, $b[5], $r; 7 4 5 6),
             _ => None,
         }
     };
 }
 
-/// One kernel size and stride of [`fast_row_table`] (its row counts listed `KW` first).
+/// One kernel size and stride of [`fast_row_table`] (row counts `KW` first, none below `(KW + 1) / 2`).
 macro_rules! fast_rows {
     (full $f:ident, $k:literal, $s:literal, $b:expr, $r:expr; $($n:literal)*) => {
         match $r { $($n => Some($f::<$k, $n, $s, { $b }> as _),)* _ => None }
