@@ -28,23 +28,20 @@ trap 'rm -rf "$OUT"' EXIT
 layers=$("$NEW" bench --json --isa "${TIERS%%,*}" --min-ms 1 ${LAYERS:+--layers "$LAYERS"} |
     python3 -c 'import json, sys; print(" ".join(r["layer"] for r in json.load(sys.stdin)["rows"]))')
 pick() { if [ $(($1 % 2)) -eq 0 ]; then echo "base new"; else echo "new base"; fi; }
+bin_of() { if [ "$1" = new ]; then echo "$NEW"; else echo "$BASE"; fi; }
 for r in $(seq 1 "$ROUNDS"); do
     i=0
     for l in $layers; do
         i=$((i + 1))
         for w in $(pick $((r + i))); do
-            bin=$BASE
-            [ "$w" = new ] && bin=$NEW
-            "$bin" bench --json --isa "$TIERS" --min-ms "$MIN_MS" --layers "$l" >"$OUT/bench_${w}_${r}_$i.json"
+            "$(bin_of "$w")" bench --json --isa "$TIERS" --min-ms "$MIN_MS" --layers "$l" >"$OUT/bench_${w}_${r}_$i.json"
         done
     done
     for m in mobilenet_v2 mobilenet_v1; do
         for isa in ${TIERS//,/ }; do
             i=$((i + 1))
             for w in $(pick $((r + i))); do
-                bin=$BASE
-                [ "$w" = new ] && bin=$NEW
-                "$bin" run --builtin "$m" --isa "$isa" --iters 30 --min-ms 600 --warmup 5 --json \
+                "$(bin_of "$w")" run --builtin "$m" --isa "$isa" --iters 30 --min-ms 600 --warmup 5 --json \
                     >"$OUT/run_${w}_${m}_${isa}_$r.json"
             done
         done
