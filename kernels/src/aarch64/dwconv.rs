@@ -4,16 +4,16 @@
 //! # Packed layout
 //!
 //! The layout of `crate::dwconv` with tiles of 8 channels (two Q registers): per tile
-//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`,
-//! zero-padded at the channel remainder. Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
+//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`
+//! (the last tile shifted onto the last 8 channels, or zero-padded below 8). Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
 //!
 //! # Views and tuning
 //!
 //! Each channel tile is seen through one of three views: a full tile of 8 channels (`Q2`,
-//! two vectors), a half tile of 4 channels (lanes 0..4 of the last tile when `C % 8 >= 4`,
-//! one `float32x4_t`), and a tail of `C % 4` channels (1 to 3 lanes, read and written with
-//! lane loads/stores so that no element outside the slices is touched; its weights are full
-//! vectors of the zero-padded packed tile).
+//! two vectors; every tile from 8 channels up, the last one shifted); below 8 channels (generic
+//! path only) a half tile of 4 (one `float32x4_t`) when `C >= 4` and a tail of `C % 4` channels
+//! (1 to 3 lanes, read and written with lane loads/stores so that no element outside the slices
+//! is touched; its weights are full vectors of the zero-padded packed tile).
 //!
 //! Interior blocks sweep the `(B−1)·S + k` input columns of each kernel row once, each input
 //! vector feeding every accumulator that uses it. For 3×3 the weights of the view (18 vectors
@@ -80,14 +80,15 @@ dw::entry_points! { CT, super::ensure_available;
 #[target_feature(enable = "neon")]
 unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: &mut [f32]) {
     let (lo, hi) = act.bounds();
-    let last = packed.as_ptr().wrapping_add(p.full_tiles * p.tile_len);
-    let half = p.rem >= LANES;
-    let tail = p.c % LANES;
+    // Below 8 channels the one zero-padded tile is seen as a half and a tail view.
+    let (small, last) = (p.tiles == 0, packed.as_ptr());
+    let half = small && p.c >= LANES;
+    let tail = if small { p.c % LANES } else { 0 };
     let env = Env {
         lo: vdupq_n_f32(lo),
         hi: vdupq_n_f32(hi),
         tail,
-        half: half.then_some(View { ch: p.full_tiles * CT, wt: last }),
+        half: half.then_some(View { ch: 0, wt: last }),
         tail_view: (tail != 0)
             .then(|| View { ch: p.c - tail, wt: last.wrapping_add(if half { LANES } else { 0 }) }),
     };
@@ -102,9 +103,9 @@ pub(crate) struct Env {
     hi: float32x4_t,
     /// Channels of the tail view: `C % 4` (the lanes a masked access touches).
     tail: usize,
-    /// The half view (4 channels), if `C % 8 >= 4`.
+    /// The half view (channels 0..4), if `4 <= C < 8`.
     half: Option<View>,
-    /// The tail view (`C % 4` channels), if `C % 4 != 0`.
+    /// The tail view (`C % 4` channels), if `C < 8` and `C % 4 != 0`.
     tail_view: Option<View>,
 }
 
@@ -257,7 +258,7 @@ impl DwRows for Neon {
 unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded; the views are those of the plan.
     unsafe {
-        for t in 0..cx.p.full_tiles {
+        for t in 0..cx.p.tiles {
             dw::bias_view::<Q2, false>(cx, row.out, cx.tile::<Q2>(t));
         }
         if let Some(v) = cx.env.half {
@@ -269,8 +270,8 @@ unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
     }
 }
 
-/// One output row of a `KW × KW` kernel, `R` valid kernel rows, stride `S`, for every view;
-/// full tiles in blocks of `B`, half and tail views in blocks of [`B_HALF`].
+/// One output row of a `KW × KW` kernel, `R` valid kernel rows, stride `S`, for every tile
+/// (fast plans have `C >= 8`: full tiles only) in blocks of `B`.
 ///
 /// # Safety
 /// The [`DwRows`] row-kernel contract for NEON, the kernel chosen for `(KW, S, R)`.
@@ -279,18 +280,8 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
     cx: &Ctx<Env>,
     row: &Row,
 ) {
-    // SAFETY: forwarded; the views are those of the plan.
-    unsafe {
-        for t in 0..cx.p.full_tiles {
-            dw::fast_view::<Q2, KW, R, S, B, false>(cx, row, cx.tile::<Q2>(t));
-        }
-        if let Some(v) = cx.env.half {
-            dw::fast_view::<float32x4_t, KW, R, S, B_HALF, false>(cx, row, v);
-        }
-        if let Some(v) = cx.env.tail_view {
-            dw::fast_view::<float32x4_t, KW, R, S, B_HALF, true>(cx, row, v);
-        }
-    }
+    // SAFETY: forwarded from the caller.
+    unsafe { dw::each_tile!(unmasked cx, Q2, fast_view::<KW, R, S, B>(cx, row)) }
 }
 
 /// One output row for every view, any kernel size, stride and dilation.
@@ -301,7 +292,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
 unsafe fn generic_row(cx: &Ctx<Env>, row: &Row) {
     // SAFETY: forwarded; the views are those of the plan.
     unsafe {
-        for t in 0..cx.p.full_tiles {
+        for t in 0..cx.p.tiles {
             dw::generic_view::<Q2, NC, false>(cx, row, cx.tile::<Q2>(t));
         }
         if let Some(v) = cx.env.half {

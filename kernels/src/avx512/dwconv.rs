@@ -7,11 +7,12 @@
 //! that [`dwconv_packed_len`], [`dwconv_pack`] and [`dwconv_run`] always agree:
 //!
 //! - **Own** (square 3×3, 5×5 or 7×7 kernels with horizontal stride 1 or 2 and horizontal
-//!   dilation 1, any vertical stride and dilation, any padding: every MobileNet depthwise
-//!   layer): the specialised row kernels on 16-lane ZMM registers, with this tier's 16-channel
-//!   packed layout (below).
+//!   dilation 1, any vertical stride and dilation, any padding, at least 16 channels: every
+//!   MobileNet depthwise layer): the specialised row kernels on 16-lane ZMM registers, with this
+//!   tier's 16-channel packed layout (below).
 //! - **Delegated** (every other geometry: other kernel sizes, `kh ≠ kw`, horizontal stride ≥ 3,
-//!   horizontal dilation ≥ 2): the AVX2 tier's layout and kernels ([`crate::x86_64::dwconv`]),
+//!   horizontal dilation ≥ 2, fewer than 16 channels): the AVX2 tier's layout and kernels
+//!   ([`crate::x86_64::dwconv`]),
 //!   so the packed buffer has the AVX2 8-channel layout. These shapes are rare. The entry
 //!   points still require AVX-512F first, so the tier reports
 //!   `IsaUnavailable { isa: "avx512" }` the same way for every geometry.
@@ -19,8 +20,8 @@
 //! # Packed layout (own plan)
 //!
 //! The layout of `crate::dwconv` with tiles of 16 channels (one ZMM register): per tile
-//! `[bias × 16][tap 0 × 16]…[tap kh·kw−1 × 16]`, taps row-major, zero-padded at the channel
-//! remainder. Length `ceil(C / 16) · 16 · (1 + kh·kw)`.
+//! `[bias × 16][tap 0 × 16]…[tap kh·kw−1 × 16]`, taps row-major; when `C % 16 != 0` the last
+//! tile holds the last 16 channels. Length `ceil(C / 16) · 16 · (1 + kh·kw)`.
 //!
 //! # Tuning (own plan)
 //!
@@ -29,8 +30,8 @@
 //! the second: 15–20% faster on the 14×14 to 56×56 MobileNet layers). Interior blocks of
 //! `B` = 12 pixels for 3×3, 8 for 5×5 and 7×7; an interior of at least `B` columns ends with
 //! one block shifted left onto its last column, a shorter one runs blocks of 8, 4, 2 and 1.
-//! The channel remainder uses masked loads and stores (`_mm512_maskz_loadu_ps`,
-//! `_mm512_mask_storeu_ps` with a `__mmask16`), which do not touch masked-off lanes.
+//! A channel remainder runs the shifted last tile unmasked (recomputing some channels of the
+//! tile before it); only the generic path keeps masked loads and stores (`__mmask16`).
 
 use core::arch::x86_64::{
     __m512, __mmask16, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
@@ -53,7 +54,7 @@ const NC: usize = 4;
 /// Channels per packed tile for the canonical geometry `g`: 16 on the own plan, the AVX2
 /// tier's 8 on the delegated one.
 fn lanes_of(g: &Conv2dGeometry) -> usize {
-    if dw::has_fast_kernel(&g.canonical()) { LANES } else { 8 }
+    if dw::has_fast_kernel(&g.canonical()) && g.in_c >= LANES { LANES } else { 8 }
 }
 
 dw::entry_points! { lanes_of lanes_of, super::ensure_available, pack checks true;
@@ -64,7 +65,7 @@ dw::entry_points! { lanes_of lanes_of, super::ensure_available, pack checks true
     packed_len;
     /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) for
     /// [`dwconv_run`]: on the own plan into channel tiles of 16, `[bias × 16][tap 0 × 16]…`,
-    /// zero-padded at the channel remainder; on the delegated plan the AVX2 tier's layout (see the
+    /// the last tile shifted onto the last 16 channels; on the delegated plan the AVX2 tier's layout (see the
     /// module docs).
     ///
     /// Errors: an invalid or non-depthwise geometry, `weights`, `bias` or `packed` of the wrong
@@ -91,10 +92,11 @@ dw::entry_points! { lanes_of lanes_of, super::ensure_available, pack checks true
 /// AVX-512F, AVX2 and FMA available; `p` came from [`Plan::checked`] with [`lanes_of`] lanes
 /// and the same `input`, `packed` and `output` lengths.
 unsafe fn run(p: &Plan, input: &[f32], packed: &[f32], act: Activation, output: &mut [f32]) {
-    // SAFETY: forwarded; a fast-kernel geometry has 16-lane tiles (`lanes_of`), any other
-    // the AVX2 tier's 8 lanes, and AVX2 + FMA are part of this tier's features.
+    // SAFETY: forwarded; the plan has the tiles of `lanes_of` (16: own, 8: the AVX2 tier's),
+    // and AVX2 + FMA are part of this tier's features.
     unsafe {
-        if p.fast { run_own(p, input, packed, act, output) } else { avx2::run(p, input, packed, act, output) }
+        let own = p.lanes == LANES;
+        if own { run_own(p, input, packed, act, output) } else { avx2::run(p, input, packed, act, output) }
     }
 }
 
@@ -161,7 +163,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
     row: &Row,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::each_tile!(cx, __m512, fast_view::<KW, R, S, B>(cx, row)) }
+    unsafe { dw::each_tile!(unmasked cx, __m512, fast_view::<KW, R, S, B>(cx, row)) }
 }
 
 /// A row of a `K × K` kernel with every kernel row valid and, if given, the next one, by tile.
@@ -171,11 +173,11 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn fast_pair<const K: usize, const S: usize, const B: usize>(cx: &Ctx<Env>, a: &Row, b: Option<&Row>) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::each_tile!(cx, __m512, pair_view::<K, S, B>(cx, a, b)) }
+    unsafe { dw::each_tile!(unmasked cx, __m512, pair_view::<K, S, B>(cx, a, b)) }
 }
 
-/// One output row for any geometry (unused by the own plan, whose every row has a specialised
-/// kernel; kept so the driver's contract is total).
+/// One output row for any geometry (on the own plan: rows with fewer than `(K + 1) / 2` valid
+/// kernel rows).
 ///
 /// # Safety
 /// The [`DwRows`] row-kernel contract for AVX-512, a row with valid kernel rows.

@@ -10,8 +10,10 @@
 //!
 //! Tiles of `lanes` channels (8 for AVX2, NEON and portable, 16 for AVX-512), each
 //! `[bias × lanes][tap 0 × lanes]…[tap kh·kw−1 × lanes]`, taps row-major `(ky, kx)`, lane `l` of
-//! tile `t` holding channel `lanes·t + l`, zero-padded at the channel remainder (and a zero
-//! bias without one). Length `ceil(C / lanes) · lanes · (1 + kh·kw)`.
+//! tile `t` holding channel `lanes·t + l` (a zero bias without one), except the last tile when
+//! `C` is not a multiple of `lanes`: with `C > lanes` it holds the last `lanes` channels
+//! `C − lanes..C` (overlapping the tile before it), with `C < lanes` channels `0..C` zero-padded.
+//! Length `ceil(C / lanes) · lanes · (1 + kh·kw)`.
 //!
 //! # How it runs
 //!
@@ -30,8 +32,11 @@
 //! - **Anything else**: the same border split with run-time tap loops; interior blocks of `B`
 //!   pixels share each weight load.
 //!
-//! Channel remainders use the tier's masked loads and stores, so no element outside the given
-//! slices is ever read or written.
+//! A channel count that is not a multiple of the tile runs its shifted last tile like any other:
+//! its first lanes recompute channels of the tile before it with the same weights and inputs,
+//! so they store the same values again, and no masked access is needed. Only `C < lanes` uses
+//! the tier's masked loads and stores (generic path), so no element outside the given slices
+//! is ever read or written.
 
 use crate::geometry::{Spatial, deref_spatial};
 use crate::reference::check_depthwise;
@@ -98,7 +103,7 @@ pub(crate) fn pack(
     let taps = g.kernel_h * g.kernel_w;
     for (t, tile) in packed.chunks_exact_mut(lanes * (taps + 1)).enumerate() {
         for lane in 0..lanes {
-            let ch = t * lanes + lane;
+            let ch = tile_start(c, lanes, t) + lane;
             let valid = ch < c;
             tile[lane] = match bias {
                 Some(b) if valid => b[ch],
@@ -110,6 +115,13 @@ pub(crate) fn pack(
         }
     }
     Ok(())
+}
+
+/// First channel of packed tile `t` of `c` channels in tiles of `lanes`: `lanes·t`, or
+/// `c − lanes` for a last tile shifted onto the last `lanes` channels (0 when `c < lanes`).
+#[inline(always)]
+fn tile_start(c: usize, lanes: usize, t: usize) -> usize {
+    (t * lanes).min(c.saturating_sub(lanes))
 }
 
 /// True when the canonical geometry `g` has specialised row kernels: a square 3×3, 5×5 or 7×7
@@ -129,13 +141,15 @@ pub(crate) struct Plan {
     /// The spatial form of the geometry, shared with the conv2d family.
     sp: Spatial,
     pub(crate) c: usize,
-    /// Tiles of `lanes` full channels.
-    pub(crate) full_tiles: usize,
-    /// Channels in the last, partial tile (0 when `C % lanes == 0`).
+    /// Channels per packed tile.
+    pub(crate) lanes: usize,
+    /// Tiles of `lanes` existing channels: `ceil(C / lanes)` (see [`tile_start`]), 0 if `C < lanes`.
+    pub(crate) tiles: usize,
+    /// `C % lanes` (the masked lanes of the padded tile when `C < lanes`).
     pub(crate) rem: usize,
     /// Floats per packed tile.
     pub(crate) tile_len: usize,
-    /// [`has_fast_kernel`] of the geometry.
+    /// [`has_fast_kernel`] of the geometry and `C >= lanes` (the fast kernels are unmasked).
     pub(crate) fast: bool,
 }
 
@@ -166,10 +180,11 @@ impl Plan {
         Ok(Self {
             sp: Spatial::new(g, &d),
             c: g.in_c,
-            full_tiles: g.in_c / lanes,
+            lanes,
+            tiles: if g.in_c < lanes { 0 } else { g.in_c.div_ceil(lanes) },
             rem: g.in_c % lanes,
             tile_len: tile_len(g, lanes)?,
-            fast: has_fast_kernel(g),
+            fast: has_fast_kernel(g) && g.in_c >= lanes,
         })
     }
 
@@ -222,7 +237,7 @@ pub(crate) trait DwVec: Copy {
     /// The tier's CPU features are available.
     unsafe fn zero() -> Self;
 
-    /// Loads all lanes from `p` (weights and biases in the packed buffer).
+    /// Loads all lanes from `p` (packed weights and biases, inputs of the unmasked walks).
     ///
     /// # Safety
     /// The tier's CPU features are available; all lanes from `p` are readable.
@@ -265,11 +280,11 @@ pub(crate) struct Ctx<E> {
 
 impl<E> Ctx<E> {
     /// The view of tile `t` for a vector type `V` covering a whole tile (its lanes are the
-    /// tile's: a constant stride, which keeps the tile loop's address arithmetic cheap).
+    /// tile's; the last one may be shifted, see [`tile_start`]).
     #[inline(always)]
     pub(crate) fn tile<V: DwVec>(&self, t: usize) -> View {
-        // wrapping_add: no dereference here; t <= full_tiles keeps the tile inside `packed`.
-        View { ch: t * V::TAP_STRIDE, wt: self.packed.wrapping_add(t * self.p.tile_len) }
+        // wrapping_add: no dereference here; t < ceil(C / lanes) keeps the tile inside `packed`.
+        View { ch: tile_start(self.p.c, self.p.lanes, t), wt: self.packed.wrapping_add(t * self.p.tile_len) }
     }
 }
 
@@ -356,14 +371,21 @@ macro_rules! fast_rows {
 pub(crate) use {fast_row_table, fast_rows};
 
 /// Calls `$f::<$v, G…, M>(args…, view)` (a walk of this module) on every tile of `$cx`, `$v`
-/// covering a whole tile: `M = false` for the full tiles, `true` for the partial last one.
+/// covering a whole tile: `M = false` for the [`Plan::tiles`], `true` for the padded tile of
+/// `C < lanes`. Form `unmasked`, for the fast walks (no `M`; their plans have `C >= lanes`):
+/// `$f::<$v, G…>(args…, view)` on the [`Plan::tiles`].
 macro_rules! each_tile {
+    (unmasked $cx:ident, $v:ty, $f:ident::<$($g:ident),*>($($a:expr),*)) => {{
+        for t in 0..$cx.p.tiles {
+            $crate::dwconv::$f::<$v, $($g),*>($($a,)* $cx.tile::<$v>(t));
+        }
+    }};
     ($cx:ident, $v:ty, $f:ident $(::<$($g:ident),*>)? ($($a:expr),*)) => {{
-        for t in 0..$cx.p.full_tiles {
+        for t in 0..$cx.p.tiles {
             $crate::dwconv::$f::<$v, $($($g,)*)? false>($($a,)* $cx.tile::<$v>(t));
         }
-        if $cx.p.rem != 0 {
-            $crate::dwconv::$f::<$v, $($($g,)*)? true>($($a,)* $cx.tile::<$v>($cx.p.full_tiles));
+        if $cx.p.tiles == 0 {
+            $crate::dwconv::$f::<$v, $($($g,)*)? true>($($a,)* $cx.tile::<$v>(0));
         }
     }};
 }
@@ -542,20 +564,18 @@ unsafe fn wsel<V: DwVec, const KW: usize, const R: usize>(
 /// whose tap `kx = c − j·S` is in `0..KW`.
 ///
 /// # Safety
-/// The tier's features; every column `base + c·cs` (its lanes, or the remainder when `M`) is
-/// readable.
+/// The tier's features; every column `base + c·cs` (all its lanes) is readable.
 #[inline(always)]
-unsafe fn row_accum<V: DwVec, const KW: usize, const S: usize, const B: usize, const M: bool>(
+unsafe fn row_accum<V: DwVec, const KW: usize, const S: usize, const B: usize>(
     acc: &mut [V; B],
     base: *const f32,
     cs: usize,
-    env: &V::Env,
     w: &[V; KW],
 ) {
     for c in 0..(B - 1) * S + KW {
         // SAFETY: forwarded from the caller (features, readable columns).
         unsafe {
-            let x = V::load_in::<M>(base.add(c * cs), env);
+            let x = V::load(base.add(c * cs));
             for (j, a) in acc.iter_mut().enumerate() {
                 if c >= j * S && c - j * S < KW {
                     *a = V::fma(*a, x, w[c - j * S]);
@@ -577,7 +597,7 @@ unsafe fn row_accum<V: DwVec, const KW: usize, const S: usize, const B: usize, c
 /// `out + j·cs` their outputs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn block<V: DwVec, const KW: usize, const R: usize, const S: usize, const B: usize, const M: bool>(
+unsafe fn block<V: DwVec, const KW: usize, const R: usize, const S: usize, const B: usize>(
     cx: &Ctx<V::Env>,
     row: &Row,
     v: View,
@@ -594,20 +614,20 @@ unsafe fn block<V: DwVec, const KW: usize, const R: usize, const S: usize, const
         if V::SWEEP {
             unroll_rows!(R, |r| {
                 let wr = wsel::<V, KW, R>(w, v, row.ky0, r);
-                row_accum::<V, KW, S, B, M>(&mut acc, row.rows[r].add(off), cs, &cx.env, &wr);
+                row_accum::<V, KW, S, B>(&mut acc, row.rows[r].add(off), cs, &wr);
             });
         } else {
             for (r, wr) in w.iter().enumerate() {
                 let base = row.rows[r].add(off);
                 for (kx, &wv) in wr.iter().enumerate() {
                     for (j, a) in acc.iter_mut().enumerate() {
-                        *a = V::fma(*a, V::load_in::<M>(base.add((j * S + kx) * cs), &cx.env), wv);
+                        *a = V::fma(*a, V::load(base.add((j * S + kx) * cs)), wv);
                     }
                 }
             }
         }
         for (j, a) in acc.into_iter().enumerate() {
-            V::store::<M>(out.add(j * cs), a, &cx.env);
+            V::store::<false>(out.add(j * cs), a, &cx.env);
         }
     }
 }
@@ -619,14 +639,7 @@ unsafe fn block<V: DwVec, const KW: usize, const R: usize, const S: usize, const
 /// # Safety
 /// As [`fast_view`]; `ox + E <= out_w`.
 #[inline(always)]
-unsafe fn edge_block<
-    V: DwVec,
-    const KW: usize,
-    const R: usize,
-    const S: usize,
-    const E: usize,
-    const M: bool,
->(
+unsafe fn edge_block<V: DwVec, const KW: usize, const R: usize, const S: usize, const E: usize>(
     cx: &Ctx<V::Env>,
     row: &Row,
     v: View,
@@ -651,13 +664,13 @@ unsafe fn edge_block<
                 let wr = wsel::<V, KW, R>(w, v, row.ky0, r);
                 for (kx, &wv) in wr.iter().enumerate() {
                     if kx >= kx0 && kx < kx1 {
-                        let x = V::load_in::<M>(row.rows[r].add((pos + kx - p.pl) * cs + v.ch), &cx.env);
+                        let x = V::load(row.rows[r].add((pos + kx - p.pl) * cs + v.ch));
                         acc[r & 3] = V::fma(acc[r & 3], x, wv);
                     }
                 }
             });
             let sum = V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3]));
-            V::store::<M>(row.out.add(ox * cs + v.ch), sum, &cx.env);
+            V::store::<false>(row.out.add(ox * cs + v.ch), sum, &cx.env);
             return;
         }
         let mut acc = [bias; E];
@@ -667,14 +680,14 @@ unsafe fn edge_block<
                 for (j, a) in acc.iter_mut().enumerate() {
                     let at = (ox + j) * S + kx;
                     if at >= p.pl && at < end {
-                        let x = V::load_in::<M>(row.rows[r].add((at - p.pl) * cs + v.ch), &cx.env);
+                        let x = V::load(row.rows[r].add((at - p.pl) * cs + v.ch));
                         *a = V::fma(*a, x, wv);
                     }
                 }
             }
         });
         for (j, a) in acc.into_iter().enumerate() {
-            V::store::<M>(row.out.add((ox + j) * cs + v.ch), a, &cx.env);
+            V::store::<false>(row.out.add((ox + j) * cs + v.ch), a, &cx.env);
         }
     }
 }
@@ -687,7 +700,7 @@ unsafe fn edge_block<
 /// As [`fast_view`]; `ox1 <= out_w`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn edge_range<V: DwVec, const KW: usize, const R: usize, const S: usize, const M: bool>(
+unsafe fn edge_range<V: DwVec, const KW: usize, const R: usize, const S: usize>(
     cx: &Ctx<V::Env>,
     row: &Row,
     v: View,
@@ -701,16 +714,16 @@ unsafe fn edge_range<V: DwVec, const KW: usize, const R: usize, const S: usize, 
     unsafe {
         if V::EDGE_BLOCKS && KW >= 5 {
             while ox + 4 <= ox1 {
-                edge_block::<V, KW, R, S, 4, M>(cx, row, v, ox, w, bias);
+                edge_block::<V, KW, R, S, 4>(cx, row, v, ox, w, bias);
                 ox += 4;
             }
             if ox + 2 <= ox1 {
-                edge_block::<V, KW, R, S, 2, M>(cx, row, v, ox, w, bias);
+                edge_block::<V, KW, R, S, 2>(cx, row, v, ox, w, bias);
                 ox += 2;
             }
         }
         while ox < ox1 {
-            edge_block::<V, KW, R, S, 1, M>(cx, row, v, ox, w, bias);
+            edge_block::<V, KW, R, S, 1>(cx, row, v, ox, w, bias);
             ox += 1;
         }
     }
@@ -722,16 +735,9 @@ unsafe fn edge_range<V: DwVec, const KW: usize, const R: usize, const S: usize, 
 /// # Safety
 /// The tier's features; `cx.p` has `kh == kw == KW`, `sw == S`, `dw == 1`; `row` is an output
 /// row of it with `ky1 − ky0 == R` and `rows` set; `row.out` has `out_w · C` writable floats;
-/// `v` a view of `cx` whose lanes are `V`'s (only the env's remainder lanes exist when `M`).
+/// `v` a view of `cx` whose lanes are `V`'s (all lanes exist).
 #[inline(always)]
-pub(crate) unsafe fn fast_view<
-    V: DwVec,
-    const KW: usize,
-    const R: usize,
-    const S: usize,
-    const B: usize,
-    const M: bool,
->(
+pub(crate) unsafe fn fast_view<V: DwVec, const KW: usize, const R: usize, const S: usize, const B: usize>(
     cx: &Ctx<V::Env>,
     row: &Row,
     v: View,
@@ -749,39 +755,39 @@ pub(crate) unsafe fn fast_view<
                 w[r] = wrow::<V, KW>(v, row.ky0 + r);
             });
         }
-        edge_range::<V, KW, R, S, M>(cx, row, v, 0, lo, &w, bias);
+        edge_range::<V, KW, R, S>(cx, row, v, 0, lo, &w, bias);
         let at = |ox: usize| ((ox * S - p.pl) * cs + v.ch, row.out.add(ox * cs + v.ch));
         let mut ox = lo;
         while ox + B <= hi {
-            block::<V, KW, R, S, B, M>(cx, row, v, at(ox), cs, &w, bias);
+            block::<V, KW, R, S, B>(cx, row, v, at(ox), cs, &w, bias);
             ox += B;
         }
         if V::OVERLAP && hi - lo >= B {
             if ox < hi {
                 // One block ending at the last interior column: its first pixels are
                 // recomputed with the same operations, so stored again with the same values.
-                block::<V, KW, R, S, B, M>(cx, row, v, at(hi - B), cs, &w, bias);
+                block::<V, KW, R, S, B>(cx, row, v, at(hi - B), cs, &w, bias);
             }
         } else {
             // The remainder (fewer than B <= 15 pixels) as blocks of 8, 4, 2 and 1.
             let left = hi - ox;
             if B > 8 && left & 8 != 0 {
-                block::<V, KW, R, S, 8, M>(cx, row, v, at(ox), cs, &w, bias);
+                block::<V, KW, R, S, 8>(cx, row, v, at(ox), cs, &w, bias);
                 ox += 8;
             }
             if left & 4 != 0 {
-                block::<V, KW, R, S, 4, M>(cx, row, v, at(ox), cs, &w, bias);
+                block::<V, KW, R, S, 4>(cx, row, v, at(ox), cs, &w, bias);
                 ox += 4;
             }
             if left & 2 != 0 {
-                block::<V, KW, R, S, 2, M>(cx, row, v, at(ox), cs, &w, bias);
+                block::<V, KW, R, S, 2>(cx, row, v, at(ox), cs, &w, bias);
                 ox += 2;
             }
             if left & 1 != 0 {
-                block::<V, KW, R, S, 1, M>(cx, row, v, at(ox), cs, &w, bias);
+                block::<V, KW, R, S, 1>(cx, row, v, at(ox), cs, &w, bias);
             }
         }
-        edge_range::<V, KW, R, S, M>(cx, row, v, hi, cx.p.out_w, &w, bias);
+        edge_range::<V, KW, R, S>(cx, row, v, hi, cx.p.out_w, &w, bias);
     }
 }
 
@@ -792,7 +798,7 @@ pub(crate) unsafe fn fast_view<
 /// As [`fast_view`] with `R == KW`, for both rows.
 #[inline(always)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // only AVX-512 pairs rows
-pub(crate) unsafe fn pair_view<V: DwVec, const KW: usize, const S: usize, const B: usize, const M: bool>(
+pub(crate) unsafe fn pair_view<V: DwVec, const KW: usize, const S: usize, const B: usize>(
     cx: &Ctx<V::Env>,
     a: &Row,
     b: Option<&Row>,
@@ -800,9 +806,9 @@ pub(crate) unsafe fn pair_view<V: DwVec, const KW: usize, const S: usize, const 
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
-        fast_view::<V, KW, KW, S, B, M>(cx, a, v);
+        fast_view::<V, KW, KW, S, B>(cx, a, v);
         if let Some(b) = b {
-            fast_view::<V, KW, KW, S, B, M>(cx, b, v);
+            fast_view::<V, KW, KW, S, B>(cx, b, v);
         }
     }
 }

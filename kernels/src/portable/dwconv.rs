@@ -6,11 +6,11 @@
 //! # Packed layout
 //!
 //! The layout of `crate::dwconv` with tiles of 8 channels (one `f32x8`): per tile
-//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`,
-//! zero-padded at the channel remainder. Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
+//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`
+//! (the last tile shifted onto the last 8 channels, or zero-padded below 8). Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
 //!
-//! Interior pixels are computed 4 at a time × 8 channels; the partial last channel tile is
-//! read and written through small zero-filled copies.
+//! Interior pixels are computed 4 at a time × 8 channels; a padded tile (fewer than 8
+//! channels) is read and written through small zero-filled copies.
 
 use core::ptr;
 
@@ -32,8 +32,8 @@ dw::entry_points! { LANES, any_cpu;
     /// Errors: an invalid or non-depthwise geometry, or overflow.
     packed_len;
     /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
-    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, zero-padded at
-    /// the channel remainder (see the module docs).
+    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, the last
+    /// tile shifted onto the last 8 channels or zero-padded (see the module docs).
     ///
     /// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
     /// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.

@@ -4,16 +4,17 @@
 //! # Packed layout
 //!
 //! The layout of `crate::dwconv` with tiles of 8 channels (one YMM register): per tile
-//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`,
-//! zero-padded at the channel remainder. Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
+//! `[bias × 8][tap 0 × 8]…[tap kh·kw−1 × 8]`, taps row-major, lane `l` holding channel `8t + l`
+//! (the last tile shifted onto the last 8 channels, or zero-padded below 8). Length `ceil(C / 8) · 8 · (1 + kh·kw)`.
 //!
 //! # Tuning
 //!
 //! The weights of every specialised kernel stay in registers for a row (the compiler folds
 //! the ones that do not fit into FMA memory operands); interior blocks of `B` = 4 pixels for
 //! 3×3 stride 1, 6 for 3×3 stride 2 and 5×5, 8 for 7×7 (remainders as blocks of 4, 2, 1), and
-//! 4 in the generic path; 5×5 and 7×7 borders in blocks of 4 and 2. Channel remainders use
-//! `_mm256_maskload_ps` / `_mm256_maskstore_ps` with a mask table.
+//! 4 in the generic path; 5×5 and 7×7 borders in blocks of 4 and 2. A channel remainder runs
+//! the shifted last tile unmasked; fewer than 8 channels take the generic path with
+//! `_mm256_maskload_ps` / `_mm256_maskstore_ps` and a mask table.
 
 use core::arch::x86_64::{
     __m256, __m256i, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps,
@@ -43,8 +44,8 @@ dw::entry_points! { LANES, super::ensure_available;
     /// Errors: an invalid or non-depthwise geometry, or overflow.
     packed_len;
     /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) into
-    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, zero-padded at
-    /// the channel remainder (see the module docs).
+    /// channel tiles of 8 for [`dwconv_run`]: per tile `[bias × 8][tap 0 × 8]…`, the last
+    /// tile shifted onto the last 8 channels or zero-padded (see the module docs).
     ///
     /// Errors: an invalid or non-depthwise geometry, or `weights`, `bias` or `packed` of the wrong
     /// length (`packed` must have [`dwconv_packed_len`] elements); nothing is written then.
@@ -187,7 +188,7 @@ unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usi
     row: &Row,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { dw::each_tile!(cx, __m256, fast_view::<KW, R, S, B>(cx, row)) }
+    unsafe { dw::each_tile!(unmasked cx, __m256, fast_view::<KW, R, S, B>(cx, row)) }
 }
 
 /// One output row for any kernel size, stride and dilation.
