@@ -270,20 +270,6 @@ unsafe fn bias_row(cx: &Ctx<Env>, row: &Row) {
     }
 }
 
-/// One output row of a `KW × KW` kernel, `R` valid kernel rows, stride `S`, for every tile
-/// (fast plans have `C >= 8`: full tiles only) in blocks of `B`.
-///
-/// # Safety
-/// The [`DwRows`] row-kernel contract for NEON, the kernel chosen for `(KW, S, R)`.
-#[target_feature(enable = "neon")]
-unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usize>(
-    cx: &Ctx<Env>,
-    row: &Row,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { dw::each_tile!(unmasked cx, Q2, fast_view::<KW, R, S, B>(cx, row)) }
-}
-
 /// One output row for every view, any kernel size, stride and dilation.
 ///
 /// # Safety
@@ -302,4 +288,18 @@ unsafe fn generic_row(cx: &Ctx<Env>, row: &Row) {
             dw::generic_view::<float32x4_t, B_HALF, true>(cx, row, v);
         }
     }
+}
+
+/// One output row of a `KW × KW` kernel, `R` valid kernel rows, stride `S`, for every tile
+/// (fast plans have `C >= 8`: full tiles only) in blocks of `B`.
+///
+/// # Safety
+/// The [`DwRows`] row-kernel contract for NEON, the kernel chosen for `(KW, S, R)`.
+#[target_feature(enable = "neon")]
+unsafe fn fast_row<const KW: usize, const R: usize, const S: usize, const B: usize>(
+    cx: &Ctx<Env>,
+    row: &Row,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { dw::each_tile!(unmasked cx, Q2, fast_view::<KW, R, S, B>(cx, row)) }
 }
