@@ -54,7 +54,7 @@ const NC: usize = 4;
 /// Channels per packed tile for the canonical geometry `g`: 16 on the own plan, the AVX2
 /// tier's 8 on the delegated one.
 fn lanes_of(g: &Conv2dGeometry) -> usize {
-    if dw::has_fast_kernel(&g.canonical()) && g.in_c >= LANES { LANES } else { 8 }
+    if dw::has_fast_kernel(&g.canonical(), LANES) { LANES } else { 8 }
 }
 
 dw::entry_points! { lanes_of lanes_of, super::ensure_available, pack checks true;
@@ -64,9 +64,9 @@ dw::entry_points! { lanes_of lanes_of, super::ensure_available, pack checks true
     /// Errors: an invalid or non-depthwise geometry, or overflow.
     packed_len;
     /// Packs depthwise weights `[kh][kw][C]` and an optional bias `[C]` (zeros without one) for
-    /// [`dwconv_run`]: on the own plan into channel tiles of 16, `[bias × 16][tap 0 × 16]…`,
-    /// the last tile shifted onto the last 16 channels; on the delegated plan the AVX2 tier's layout (see the
-    /// module docs).
+    /// [`dwconv_run`]: on the own plan into channel tiles of 16, `[bias × 16][tap 0 × 16]…`, the
+    /// last one shifted onto the last 16 channels; on the delegated plan the AVX2 tier's layout
+    /// (see the module docs).
     ///
     /// Errors: an invalid or non-depthwise geometry, `weights`, `bias` or `packed` of the wrong
     /// length (`packed` must have [`dwconv_packed_len`] elements), or a CPU without

@@ -124,10 +124,11 @@ fn tile_start(c: usize, lanes: usize, t: usize) -> usize {
     (t * lanes).min(c.saturating_sub(lanes))
 }
 
-/// True when the canonical geometry `g` has specialised row kernels: a square 3×3, 5×5 or 7×7
-/// kernel with horizontal stride 1 or 2 and horizontal dilation 1.
-pub(crate) fn has_fast_kernel(g: &Conv2dGeometry) -> bool {
-    g.kernel_h == g.kernel_w
+/// True when the canonical `g` has specialised (unmasked) row kernels with tiles of `lanes`: a square
+/// 3×3, 5×5 or 7×7 kernel, horizontal stride 1 or 2 and dilation 1, and at least `lanes` channels.
+pub(crate) fn has_fast_kernel(g: &Conv2dGeometry, lanes: usize) -> bool {
+    g.in_c >= lanes
+        && g.kernel_h == g.kernel_w
         && matches!(g.kernel_w, 3 | 5 | 7)
         && g.dilation_w == 1
         && matches!(g.stride_w, 1 | 2)
@@ -149,7 +150,7 @@ pub(crate) struct Plan {
     pub(crate) rem: usize,
     /// Floats per packed tile.
     pub(crate) tile_len: usize,
-    /// [`has_fast_kernel`] of the geometry and `C >= lanes` (the fast kernels are unmasked).
+    /// [`has_fast_kernel`] of the geometry and lanes.
     pub(crate) fast: bool,
 }
 
@@ -184,7 +185,7 @@ impl Plan {
             tiles: if g.in_c < lanes { 0 } else { g.in_c.div_ceil(lanes) },
             rem: g.in_c % lanes,
             tile_len: tile_len(g, lanes)?,
-            fast: has_fast_kernel(g) && g.in_c >= lanes,
+            fast: has_fast_kernel(g, lanes),
         })
     }
 
@@ -370,10 +371,9 @@ macro_rules! fast_rows {
 }
 pub(crate) use {fast_row_table, fast_rows};
 
-/// Calls `$f::<$v, G…, M>(args…, view)` (a walk of this module) on every tile of `$cx`, `$v`
-/// covering a whole tile: `M = false` for the [`Plan::tiles`], `true` for the padded tile of
-/// `C < lanes`. Form `unmasked`, for the fast walks (no `M`; their plans have `C >= lanes`):
-/// `$f::<$v, G…>(args…, view)` on the [`Plan::tiles`].
+/// Calls `$f::<$v, G…, M>(args…, view)` (a walk of this module) on every tile of `$cx`, `$v` covering
+/// a whole tile: `M = false` on the [`Plan::tiles`], `true` on the padded tile of `C < lanes`. Form
+/// `unmasked`, for the fast walks (no `M`; their plans have `C >= lanes`): `$f::<$v, G…>` on the tiles.
 macro_rules! each_tile {
     (unmasked $cx:ident, $v:ty, $f:ident::<$($g:ident),*>($($a:expr),*)) => {{
         for t in 0..$cx.p.tiles {
