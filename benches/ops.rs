@@ -1,4 +1,4 @@
-//! Criterion benches over the standard layer set (see `sepconv::bench`): one group per op
+//! Criterion benches over the standard layer set (src/bin/sepconv/harness.rs, shared with `sepconv bench`): one group per op
 //! class (`dwconv`, `pointwise`, `grouped`, `separable`), one function per available tier —
 //! `scalar` is the reference kernels. Throughput is set in FLOPs (2 per multiply-add) as
 //! elements, so criterion's "elem/s" reads as FLOP/s.
@@ -7,8 +7,15 @@
 //! `cargo bench --bench ops -- dw_c144_56_s1` (one layer).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sepconv::bench::{PlannedLayer, STANDARD_LAYERS};
 use sepconv::dispatch::Isa;
+
+// The binary's layer set and harness (the library does not export CLI helpers); this bench
+// uses only the layers and PlannedLayer of it.
+#[allow(dead_code)]
+#[path = "../src/bin/sepconv/harness.rs"]
+mod harness;
+
+use harness::{PlannedLayer, STANDARD_LAYERS};
 
 fn bench_op_class(c: &mut Criterion, class: &str) {
     let mut group = c.benchmark_group(class);

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use sepconv_kernels::KernelError;
 
 use crate::isa::Isa;
+#[cfg(feature = "npy")]
 use crate::npy::NpyError;
+#[cfg(feature = "onnx")]
 use crate::onnx::OnnxError;
 use crate::tensor::{Shape4, TensorError};
 
@@ -102,9 +104,11 @@ pub enum Error {
         reason: String,
     },
     /// An ONNX model could not be imported.
+    #[cfg(feature = "onnx")]
     #[error(transparent)]
     Onnx(Shared<OnnxError>),
     /// A `.npy` file could not be read or written.
+    #[cfg(feature = "npy")]
     #[error(transparent)]
     Npy(Shared<NpyError>),
     /// An input array whose shape is not the model's input shape.
@@ -145,12 +149,14 @@ pub enum Error {
     IsaEnv(Box<Error>),
 }
 
+#[cfg(feature = "onnx")]
 impl From<OnnxError> for Error {
     fn from(e: OnnxError) -> Self {
         Error::Onnx(Shared(Arc::new(e)))
     }
 }
 
+#[cfg(feature = "npy")]
 impl From<NpyError> for Error {
     fn from(e: NpyError) -> Self {
         Error::Npy(Shared(Arc::new(e)))

@@ -8,6 +8,7 @@ use std::fmt;
 
 /// An instruction-set tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Isa {
     /// Scalar reference kernels; always available.
     Scalar,

@@ -7,7 +7,8 @@
 //! - [`tensor`]: 64-byte-aligned NHWC tensors, borrowed views, NCHW conversion.
 //! - [`dispatch`]: CPU feature detection and the per-tier kernel tables.
 //! - [`graph`]: models planned once into ops over an arena of buffers, run without allocating;
-//!   [`onnx`] imports ONNX files into it, [`models`] builds MobileNetV1/V2.
+//!   [`onnx`] (feature `onnx`) imports ONNX files into it, [`models`] (feature `models`) builds
+//!   MobileNetV1/V2.
 //! - [`ops`]: ops planned once (shapes validated, weights packed, kernel chosen) and run many
 //!   times without allocating.
 //! - [`kernels`]: the `sepconv-kernels` crate, plain slices in and out, for code that wants
@@ -38,15 +39,17 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod bench;
+#[cfg(feature = "models")]
 pub mod blocks;
-pub mod build_info;
 pub mod dispatch;
 pub mod error;
 pub mod graph;
 mod isa;
+#[cfg(feature = "models")]
 pub mod models;
+#[cfg(feature = "npy")]
 pub mod npy;
+#[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod ops;
 pub mod tensor;
@@ -56,6 +59,6 @@ pub use error::Error;
 pub use sepconv_kernels as kernels;
 
 /// The README's examples, compiled and run as doc-tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "cli"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -600,7 +600,7 @@ fn unavailable_tier_is_refused_by_every_op() {
         let m = graph_model(vec![(OpSpec::Activation(Activation::Relu), vec![0])]);
         refuse!(
             &format!("Graph planned for {name}"),
-            Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }),
+            Graph::plan(&m, GraphOptions::default().with_isa(isa)),
             Error::IsaUnavailable { .. },
             [name]
         );
@@ -857,7 +857,7 @@ fn conv1x1(out_c: usize, stride: usize) -> OpSpec {
 }
 
 fn scalar() -> GraphOptions {
-    GraphOptions { isa: Some(Isa::Scalar), ..GraphOptions::default() }
+    GraphOptions::default().with_isa(Isa::Scalar)
 }
 
 #[test]
@@ -934,7 +934,7 @@ fn graph_planning_and_running() {
     let m = graph_model(vec![(OpSpec::Activation(Activation::Relu), vec![0])]);
     refuse!(
         "graph planned for 0 threads",
-        Graph::plan(&m, GraphOptions { threads: 0, ..scalar() }),
+        Graph::plan(&m, scalar().with_threads(0)),
         Error::InvalidParam { what: "threads", value: 0, .. },
         ["threads = 0"]
     );

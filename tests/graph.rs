@@ -22,7 +22,7 @@ fn rand_vec(rng: &mut StdRng, n: usize, bound: f32) -> Vec<f32> {
 }
 
 fn scalar() -> GraphOptions {
-    GraphOptions { isa: Some(Isa::Scalar), ..GraphOptions::default() }
+    GraphOptions::default().with_isa(Isa::Scalar)
 }
 
 fn conv_spec(
@@ -100,7 +100,7 @@ fn conv_bn_relu6_folds_into_one_step_and_matches_the_unfolded_math() {
         ],
     );
     for isa in Isa::available() {
-        let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
+        let mut g = Graph::plan(&m, GraphOptions::default().with_isa(isa)).unwrap();
         let steps: Vec<_> = g.steps().collect();
         assert_eq!(steps.len(), 1, "{isa}: conv, BN and ReLU6 fold into one step: {steps:?}");
         assert_eq!(steps[0].op, "conv/dense");
@@ -252,7 +252,7 @@ fn nchw_boundary_flatten_dense_pools_and_concat() {
     reference::dense(&ds, &flat, &dense.weights, dense.bias.as_deref(), Activation::None, &mut want).unwrap();
 
     for isa in Isa::available() {
-        let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
+        let mut g = Graph::plan(&m, GraphOptions::default().with_isa(isa)).unwrap();
         assert_eq!(g.input_dims(), [1, 3, 6, 6]);
         assert_eq!(g.output_dims(), [1, 5]);
         let mut out = vec![0.0; 5];
@@ -347,7 +347,7 @@ fn planning_errors_name_the_node() {
     let unavailable = Isa::ALL.into_iter().find(|i| !i.is_available()).expect("some tier is unavailable");
     let m = model(s, Layout::Nhwc, vec![(OpSpec::Activation(Activation::Relu), vec![0])]);
     assert!(matches!(
-        Graph::plan(&m, GraphOptions { isa: Some(unavailable), ..GraphOptions::default() }),
+        Graph::plan(&m, GraphOptions::default().with_isa(unavailable)),
         Err(Error::IsaUnavailable { .. })
     ));
 }
@@ -400,7 +400,7 @@ fn plan_owned_plans_what_plan_does() {
     let model = sepconv::onnx::load_model_file(&path).unwrap();
     let input = rand_vec(&mut rng, 3 * 32 * 32, 1.0);
     let isa = Isa::best_available();
-    let options = GraphOptions { isa: Some(isa), ..GraphOptions::default() };
+    let options = GraphOptions::default().with_isa(isa);
     let mut a = Graph::plan(&model, options).unwrap();
     let mut b = Graph::plan_owned(model, options).unwrap();
     assert_eq!(a.steps().collect::<Vec<_>>(), b.steps().collect::<Vec<_>>());
@@ -433,7 +433,7 @@ fn builtin_mobilenets_match_the_reference_tier() {
         let scale = want.iter().fold(0.0f32, |a, &x| a.max(x.abs()));
         assert!(scale > 0.1 && scale < 1e3, "{}: logits stay in a sane range: {scale}", b.name());
         for &isa in &tiers {
-            let mut g = Graph::plan(&m, GraphOptions { isa: Some(isa), ..GraphOptions::default() }).unwrap();
+            let mut g = Graph::plan(&m, GraphOptions::default().with_isa(isa)).unwrap();
             let mut out = vec![0.0; 1000];
             g.run(&input, &mut out).unwrap();
             // f32 accumulation in another order over ~50 layers: 1e-4 of the logits' scale.
@@ -455,7 +455,7 @@ fn multi_threaded_layout_conversions_match_one_thread() {
         let m = model(s, Layout::Nchw, vec![(OpSpec::Conv(dw), vec![0])]);
         let input = rand_vec(&mut rng, s.len().unwrap(), 1.0);
         let run = |threads| {
-            let mut g = Graph::plan(&m, GraphOptions { threads, ..GraphOptions::default() }).unwrap();
+            let mut g = Graph::plan(&m, GraphOptions::default().with_threads(threads)).unwrap();
             let mut out = vec![f32::NAN; s.len().unwrap()];
             g.run(&input, &mut out).unwrap();
             out

@@ -37,7 +37,8 @@ fn graph_run_allocates_nothing() {
     let mut planned = Vec::new();
     for model in models() {
         for (isa, threads) in cases {
-            let options = GraphOptions { isa: Some(isa), threads, pin: false, batch: None };
+            let options =
+                GraphOptions::default().with_isa(isa).with_threads(threads).with_pin(false).with_batch(None);
             let mut graph = Graph::plan(&model, options).unwrap();
             let input = vec![0.5f32; graph.input_shape().validate().unwrap()];
             let mut output = vec![0.0f32; graph.output_shape().validate().unwrap()];

@@ -10,7 +10,7 @@ use sepconv::kernels::{Activation, Padding2d};
 use sepconv::tensor::Shape4;
 
 fn scalar() -> GraphOptions {
-    GraphOptions { isa: Some(Isa::Scalar), ..GraphOptions::default() }
+    GraphOptions::default().with_isa(Isa::Scalar)
 }
 
 /// A 1×1 convolution 2 → 2 channels with the given bias, then a BatchNorm over 2 channels

@@ -77,7 +77,7 @@ fn every_fixture_matches_onnx_runtime_on_every_tier() {
         // (`mobilenet_tiny_dyn` and the families 4, `shape_flatten` 3, ...).
         let batch = Some(input.shape[0]);
         for isa in Isa::available() {
-            let options = GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() };
+            let options = GraphOptions::default().with_isa(isa).with_batch(batch);
             let mut graph = Graph::plan(&model, options).unwrap_or_else(|e| panic!("{name} on {isa}: {e}"));
             assert_eq!(graph.input_dims(), input.shape, "{name}: input shape");
             assert_eq!(graph.output_dims(), want.shape, "{name}: output shape");
@@ -110,7 +110,7 @@ fn network_families_match_onnx_runtime_within_1e_4_relative_on_every_tier_at_bat
         let (per_in, per_out) = (input.data.len() / 4, want.data.len() / 4);
         for isa in Isa::available() {
             let plan = |batch| {
-                Graph::plan(&model, GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() })
+                Graph::plan(&model, GraphOptions::default().with_isa(isa).with_batch(batch))
                     .unwrap_or_else(|e| panic!("{name} on {isa}: {e}"))
             };
             let mut four = plan(Some(4));
@@ -220,8 +220,7 @@ fn a_batch_of_4_is_4_batches_of_1_on_every_tier() {
     let input = read_npy_file(&fixture("mobilenet_tiny_dyn.input.npy")).unwrap();
     let per_image = input.data.len() / 4;
     for isa in Isa::available() {
-        let plan =
-            |batch| Graph::plan(&model, GraphOptions { isa: Some(isa), batch, ..GraphOptions::default() });
+        let plan = |batch| Graph::plan(&model, GraphOptions::default().with_isa(isa).with_batch(batch));
         let mut four = plan(Some(4)).unwrap();
         let mut one = plan(None).unwrap();
         assert_eq!((four.input_dims(), one.input_dims()), (vec![4, 3, 32, 32], vec![1, 3, 32, 32]));
@@ -240,7 +239,7 @@ fn a_batch_of_4_is_4_batches_of_1_on_every_tier() {
 fn a_fixed_batch_cannot_be_changed_and_a_batch_is_at_least_1() {
     let fixed = load_model_file(&fixture("mobilenet_tiny.onnx")).unwrap();
     let dynamic = load_model_file(&fixture("mobilenet_tiny_dyn.onnx")).unwrap();
-    let plan = |m, batch| Graph::plan(m, GraphOptions { batch: Some(batch), ..GraphOptions::default() });
+    let plan = |m, batch| Graph::plan(m, GraphOptions::default().with_batch(Some(batch)));
     let err = plan(&fixed, 2).unwrap_err();
     assert!(matches!(err, Error::Batch { requested: 2, .. }), "{err:?}");
     assert!(err.to_string().contains("fixed at 1 by graph input \"input\""), "{err}");

@@ -1314,8 +1314,7 @@ fn ceil_mode_pools_round_up_but_drop_a_window_that_starts_in_the_padding() {
         n.attribute.push(ints("strides", vec![strides; 2], proto::attribute_proto::AttributeType::Ints));
         n.attribute.push(ints("ceil_mode", vec![1], proto::attribute_proto::AttributeType::Int));
         let model = import(&m).unwrap_or_else(|e| panic!("{e}"));
-        let g =
-            Graph::plan(&model, GraphOptions { isa: Some(Isa::Scalar), ..GraphOptions::default() }).unwrap();
+        let g = Graph::plan(&model, GraphOptions::default().with_isa(Isa::Scalar)).unwrap();
         let OpSpec::Pool(p) = &model.nodes[1].op else { panic!("{:?}", model.nodes[1]) };
         (p.padding, g.output_dims())
     };

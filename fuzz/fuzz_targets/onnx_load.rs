@@ -14,7 +14,7 @@ const MAX_OUT_ELEMS: usize = 1 << 22;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(model) = sepconv::onnx::load_model(data) else { return };
-    let options = GraphOptions { isa: Some(Isa::Scalar), ..Default::default() };
+    let options = GraphOptions::default().with_isa(Isa::Scalar);
     let Ok(mut graph) = Graph::plan(&model, options) else { return };
     let Ok(in_len) = graph.input_shape().len() else { return };
     let Ok(out_len) = graph.output_shape().len() else { return };

@@ -311,6 +311,7 @@ impl CatAxis {
     }
 
     /// The axis's name in the importer's errors ("... differ outside the channel axis").
+    #[cfg(feature = "onnx")]
     pub(crate) fn name(self) -> &'static str {
         match self {
             CatAxis::Height => "height",
@@ -319,7 +320,8 @@ impl CatAxis {
         }
     }
 
-    /// The op that concatenates along the axis.
+    /// The op that concatenates along the axis (for the importer).
+    #[cfg(feature = "onnx")]
     pub(crate) fn op(self) -> OpSpec {
         match self {
             CatAxis::Height => OpSpec::ConcatSpatial { width: false },

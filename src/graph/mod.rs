@@ -7,6 +7,7 @@
 pub mod ir;
 mod plan;
 
+#[cfg(feature = "onnx")]
 pub(crate) use ir::CatAxis;
 pub use ir::{
     Batch, BatchNormSpec, ConvSpec, DenseSpec, Layout, Model, NearestRounding, Node, OpSpec, PadSpec,

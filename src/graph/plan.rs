@@ -21,8 +21,11 @@ use crate::ops::{ActivationOp, Add, Conv2d, ConvPath, Dense, GlobalAvgPool, Mul,
 use crate::tensor::{AlignedBuf, Shape4, TensorView, TensorViewMut, nchw_to_nhwc, nhwc_to_nchw};
 use crate::threads::{Par, Threads};
 
-/// How to plan a graph.
+/// How to plan a graph: `GraphOptions::default()` (the selected tier, one thread, no pinning,
+/// the model's batch) and the `with_*` setters. Non-exhaustive, so that options can be added
+/// without breaking callers: build it with those, not with a struct literal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GraphOptions {
     /// The ISA tier for every op; `None` = the selected tier ([`dispatch::selected_isa`]).
     pub isa: Option<Isa>,
@@ -39,6 +42,32 @@ pub struct GraphOptions {
 impl Default for GraphOptions {
     fn default() -> Self {
         GraphOptions { isa: None, threads: 1, pin: false, batch: None }
+    }
+}
+
+impl GraphOptions {
+    /// Every op on tier `isa` (planning fails if the CPU lacks it).
+    #[must_use]
+    pub fn with_isa(self, isa: Isa) -> Self {
+        GraphOptions { isa: Some(isa), ..self }
+    }
+
+    /// Each op on `threads` threads (1 = the calling thread only; 0 is an error at planning).
+    #[must_use]
+    pub fn with_threads(self, threads: usize) -> Self {
+        GraphOptions { threads, ..self }
+    }
+
+    /// Pin the pool's threads to cores, or not.
+    #[must_use]
+    pub fn with_pin(self, pin: bool) -> Self {
+        GraphOptions { pin, ..self }
+    }
+
+    /// Images per run (`None`: the model's batch; see [`GraphOptions::batch`]).
+    #[must_use]
+    pub fn with_batch(self, batch: Option<usize>) -> Self {
+        GraphOptions { batch, ..self }
     }
 }
 

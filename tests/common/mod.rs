@@ -33,7 +33,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_sepconv");
 /// The environment variable through which Cargo's runner for this target can be given
 /// (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER`, ...).
 fn runner_var() -> String {
-    let target = sepconv::build_info::TARGET;
+    let target = env!("SEPCONV_BUILD_TARGET");
     format!("CARGO_TARGET_{}_RUNNER", target.to_uppercase().replace(['-', '.'], "_"))
 }
 
@@ -53,7 +53,7 @@ pub fn runner() -> &'static [String] {
             None if Command::new(BIN).arg("--version").output().is_ok_and(|o| o.status.success()) => {
                 String::new()
             }
-            None => config_runner(sepconv::build_info::TARGET).unwrap_or_default(),
+            None => config_runner(env!("SEPCONV_BUILD_TARGET")).unwrap_or_default(),
         };
         runner.split_whitespace().map(String::from).collect()
     })

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::build_info;
+use crate::harness::{PlannedLayer, STANDARD_LAYERS, fma_peak_gflops, fma_peak_gflops_for, time_runs};
 use sepconv::Error;
-use sepconv::bench::{PlannedLayer, STANDARD_LAYERS, fma_peak_gflops, fma_peak_gflops_for, time_runs};
-use sepconv::build_info;
 use sepconv::dispatch::{self, Isa};
 
 /// Parses `--isa`: `all` or a comma-separated list of tiers, each of which must be available.
@@ -73,6 +73,9 @@ struct BenchRow {
     op: &'static str,
     kernel: String,
     median_us: f64,
+    /// Fastest run and number of runs timed (JSON only).
+    min_us: f64,
+    runs: usize,
     gflops: f64,
     gbps: f64,
     peak_pct: Option<f64>,
@@ -117,6 +120,8 @@ pub fn bench(as_json: bool, isa_spec: &str, filter: Option<&str>, min_ms: u64) -
                 op: layer.op(),
                 kernel: planned.kernel_name(),
                 median_us: secs * 1e6,
+                min_us: t.min.as_secs_f64() * 1e6,
+                runs: t.runs,
                 gflops,
                 gbps: planned.bytes() as f64 / secs / 1e9,
                 peak_pct: peak_of(tier).map(|p| 100.0 * gflops / p),
@@ -142,6 +147,8 @@ pub fn bench(as_json: bool, isa_spec: &str, filter: Option<&str>, min_ms: u64) -
                 "op": r.op,
                 "kernel": r.kernel,
                 "median_us": r.median_us,
+                "min_us": r.min_us,
+                "runs": r.runs,
                 "gflops": r.gflops,
                 "gbps": r.gbps,
                 "peak_pct": r.peak_pct,

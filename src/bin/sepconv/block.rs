@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
+use crate::build_info;
 use sepconv::Error;
 use sepconv::blocks::{self, InvertedResidual};
-use sepconv::build_info;
 use sepconv::dispatch::{self, Isa};
 use sepconv::tensor::{Shape4, Tensor};
 

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
+use crate::build_info;
 use sepconv::Error;
-use sepconv::build_info;
 use sepconv::dispatch::{self, Isa};
 
 use crate::source_text;

@@ -4,6 +4,8 @@
 
 mod bench;
 mod block;
+mod build_info;
+mod harness;
 mod info;
 mod run;
 

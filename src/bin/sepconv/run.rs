@@ -9,8 +9,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
+use crate::build_info;
 use sepconv::Error;
-use sepconv::build_info;
 use sepconv::dispatch::{self, Isa};
 use sepconv::graph::{Batch, Graph, GraphOptions, Layout};
 use sepconv::models::{Builtin, DEFAULT_SEED};
@@ -159,7 +159,8 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         }
         _ => batch,
     };
-    let options = GraphOptions { isa: Some(isa), threads, pin: args.pin, batch };
+    let options =
+        GraphOptions::default().with_isa(isa).with_threads(threads).with_pin(args.pin).with_batch(batch);
     // Consumed: the model's weights are freed as they are packed (the peak-memory budget).
     let mut graph = Graph::plan_owned(model, options)?;
     let in_dims = graph.input_dims();

@@ -1,4 +1,5 @@
-//! The standard layer set and the timing harness behind `sepconv bench`.
+//! The standard layer set and the timing harness behind `sepconv bench` (also compiled into
+//! the criterion benches, benches/ops.rs).
 //!
 //! Layers are named so results can be joined with other runtimes' on the same names
 //! (NHWC, batch 1, fp32, with bias unless said):
@@ -19,11 +20,11 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sepconv_kernels::{Activation, Conv2dGeometry, Padding2d};
 
-use crate::blocks::{he_uniform, uniform};
-use crate::dispatch::Isa;
-use crate::error::Error;
-use crate::ops::{Conv2d, PointwiseConv2d, SeparableConv2d, SeparablePass1d};
-use crate::tensor::{Shape4, Tensor};
+use sepconv::Error;
+use sepconv::blocks::{he_uniform, uniform};
+use sepconv::dispatch::Isa;
+use sepconv::ops::{Conv2d, PointwiseConv2d, SeparableConv2d, SeparablePass1d};
+use sepconv::tensor::{Shape4, Tensor};
 
 /// What a standard layer computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
