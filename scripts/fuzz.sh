@@ -48,6 +48,13 @@ for f in tests/fixtures/*.onnx; do
     cp "$f" "fuzz/corpus/onnx_load/$(sha1sum "$f" | cut -d' ' -f1)"
 done
 
+# And the .npy reader's with the numpy-written fixtures (every version, order and dtype there).
+mkdir -p fuzz/corpus/npy_read
+for f in tests/fixtures/npy/*.npy; do
+    [ -e "$f" ] || continue
+    cp "$f" "fuzz/corpus/npy_read/$(sha1sum "$f" | cut -d' ' -f1)"
+done
+
 cargo +nightly fuzz build "${BUILD_FLAGS[@]}"
 
 LOG_DIR=fuzz/logs

@@ -1,4 +1,4 @@
-//! Reading and writing `f32` arrays in NumPy's `.npy` format.
+//! Reading `.npy` arrays (NumPy's format) as `f32`, and writing `f32` ones.
 //!
 //! An `.npy` file is a 6-byte magic string `\x93NUMPY`, a major and a minor version byte, a
 //! little-endian header length (`u16` in version 1.0, `u32` in versions 2.0 and 3.0), a header
@@ -17,12 +17,16 @@
 //!   order, with any whitespace, single or double quotes, an optional trailing comma; `shape`
 //!   is a tuple of non-negative ints (`()` for a scalar, `(3,)` for one dimension). The header
 //!   is read by a small literal parser with bounded nesting; nothing is evaluated.
-//! - **Dtype**: `'<f4'` (little-endian `f32`) and `'>f4'` (big-endian, converted on reading).
-//!   Every other descriptor, including the native-order `'=f4'` that numpy never writes to a
-//!   file, and structured dtypes, is refused with [`NpyError::UnsupportedDtype`].
+//! - **Dtype**: float32 and float64, signed and unsigned integers of 1, 2, 4 and 8 bytes, and
+//!   bool, in either byte order (`'<f4'`, `'>f8'`, `'<i8'`, `'|u1'`, `'|b1'`, ...: the
+//!   descriptors numpy writes), every one converted to `f32` on reading (the nearest `f32`;
+//!   [`NpyDtype::exact_in_f32`] says whether that can round) with the file's type kept in
+//!   [`NpyArray::dtype`]. Every other descriptor (float16, complex, strings, the native-order
+//!   `'='` that numpy never writes to a file, structured dtypes) is refused with
+//!   [`NpyError::UnsupportedDtype`]. The writer writes `'<f4'`.
 //! - **Order**: C order is returned as is; a Fortran-order file (`'fortran_order': True`) is
 //!   transposed while reading, so [`NpyArray::data`] is always in C order.
-//! - **Data**: its length must be exactly the product of the shape times 4 bytes.
+//! - **Data**: its length must be exactly the product of the shape times the element size.
 //!
 //! The reader never panics, whatever the bytes: every malformed input is an [`NpyError`] whose
 //! message says what is wrong. The writer pads the header with spaces and a final `'\n'` so the
@@ -66,13 +70,146 @@ const MAX_NESTING: usize = 16;
 /// How much of a malformed header an error message quotes.
 const HEADER_QUOTE_CHARS: usize = 160;
 
-/// An `f32` array read from or written to an `.npy` file.
+/// An array read from an `.npy` file, as `f32`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyArray {
     /// The dimensions, outermost first; empty for a scalar.
     pub shape: Vec<usize>,
-    /// The elements in C (row-major) order; `shape.iter().product()` of them.
+    /// The elements in C (row-major) order, converted to `f32`; `shape.iter().product()` of them.
     pub data: Vec<f32>,
+    /// The element type the file stores.
+    pub dtype: NpyDtype,
+}
+
+/// The element types [`read_npy`] accepts (each in either byte order); all become `f32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NpyDtype {
+    /// `f4`.
+    F32,
+    /// `f8`.
+    F64,
+    /// `i1`.
+    I8,
+    /// `u1`.
+    U8,
+    /// `i2`.
+    I16,
+    /// `u2`.
+    U16,
+    /// `i4`.
+    I32,
+    /// `u4`.
+    U32,
+    /// `i8`.
+    I64,
+    /// `u8`.
+    U64,
+    /// `b1` (0 or 1; any other byte is an error).
+    Bool,
+}
+
+impl NpyDtype {
+    /// The type of a descriptor's kind and size (`"f8"`), if supported.
+    fn of(kind_size: &str) -> Option<Self> {
+        Some(match kind_size {
+            "f4" => NpyDtype::F32,
+            "f8" => NpyDtype::F64,
+            "i1" => NpyDtype::I8,
+            "u1" => NpyDtype::U8,
+            "i2" => NpyDtype::I16,
+            "u2" => NpyDtype::U16,
+            "i4" => NpyDtype::I32,
+            "u4" => NpyDtype::U32,
+            "i8" => NpyDtype::I64,
+            "u8" => NpyDtype::U64,
+            "b1" => NpyDtype::Bool,
+            _ => return None,
+        })
+    }
+
+    /// numpy's name of the type (`"float64"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            NpyDtype::F32 => "float32",
+            NpyDtype::F64 => "float64",
+            NpyDtype::I8 => "int8",
+            NpyDtype::U8 => "uint8",
+            NpyDtype::I16 => "int16",
+            NpyDtype::U16 => "uint16",
+            NpyDtype::I32 => "int32",
+            NpyDtype::U32 => "uint32",
+            NpyDtype::I64 => "int64",
+            NpyDtype::U64 => "uint64",
+            NpyDtype::Bool => "bool",
+        }
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            NpyDtype::I8 | NpyDtype::U8 | NpyDtype::Bool => 1,
+            NpyDtype::I16 | NpyDtype::U16 => 2,
+            NpyDtype::F32 | NpyDtype::I32 | NpyDtype::U32 => 4,
+            NpyDtype::F64 | NpyDtype::I64 | NpyDtype::U64 => 8,
+        }
+    }
+
+    /// Whether every value of the type is exactly an `f32` (else the conversion rounds to the
+    /// nearest one: float64 beyond 24 significant bits or the f32 range, integers beyond 2^24).
+    pub fn exact_in_f32(self) -> bool {
+        !matches!(self, NpyDtype::F64 | NpyDtype::I32 | NpyDtype::U32 | NpyDtype::I64 | NpyDtype::U64)
+    }
+
+    /// Converts one element's bytes (`size()` of them, in the file's byte order) to `f32`.
+    /// `None` for a bool byte other than 0 and 1.
+    fn to_f32(self, b: &[u8], big_endian: bool) -> Option<f32> {
+        fn arr<const N: usize>(b: &[u8], big_endian: bool) -> Option<[u8; N]> {
+            let mut a: [u8; N] = b.try_into().ok()?;
+            if big_endian {
+                a.reverse();
+            }
+            Some(a)
+        }
+        // `as` from the integer and f64 types rounds to the nearest f32 (ties to even).
+        Some(match self {
+            NpyDtype::F32 => f32::from_le_bytes(arr(b, big_endian)?),
+            NpyDtype::F64 => f64::from_le_bytes(arr(b, big_endian)?) as f32,
+            NpyDtype::I8 => f32::from(i8::from_le_bytes(arr(b, false)?)),
+            NpyDtype::U8 => f32::from(u8::from_le_bytes(arr(b, false)?)),
+            NpyDtype::I16 => f32::from(i16::from_le_bytes(arr(b, big_endian)?)),
+            NpyDtype::U16 => f32::from(u16::from_le_bytes(arr(b, big_endian)?)),
+            NpyDtype::I32 => i32::from_le_bytes(arr(b, big_endian)?) as f32,
+            NpyDtype::U32 => u32::from_le_bytes(arr(b, big_endian)?) as f32,
+            NpyDtype::I64 => i64::from_le_bytes(arr(b, big_endian)?) as f32,
+            NpyDtype::U64 => u64::from_le_bytes(arr(b, big_endian)?) as f32,
+            NpyDtype::Bool => match b {
+                [0] => 0.0,
+                [1] => 1.0,
+                _ => return None,
+            },
+        })
+    }
+}
+
+impl fmt::Display for NpyDtype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The type and byte order (`true`: big-endian) of a `descr` string numpy writes: `<` or `>`
+/// and a multi-byte type, or `|` (or `<`/`>`) and a one-byte one.
+fn parse_descr(descr: &str) -> Option<(NpyDtype, bool)> {
+    let mut chars = descr.chars();
+    let order = chars.next()?;
+    let dtype = NpyDtype::of(chars.as_str())?;
+    match (order, dtype.size()) {
+        ('<', _) => Some((dtype, false)),
+        ('>', _) => Some((dtype, true)),
+        ('|', 1) => Some((dtype, false)),
+        _ => None,
+    }
 }
 
 impl NpyArray {
@@ -136,8 +273,11 @@ pub enum NpyError {
         /// The header text (abridged if long), as a quoted, escaped string.
         header: String,
     },
-    /// A dtype other than `<f4` or `>f4`.
-    #[error("unsupported npy dtype {descr}: only '<f4' and '>f4' (float32) are supported")]
+    /// A dtype other than float32/64, 1- to 8-byte integers and bool.
+    #[error(
+        "unsupported npy dtype {descr}: supported are float32, float64, int8-64, uint8-64 and bool \
+         (e.g. '<f4', '>f8', '<i8', '|u1')"
+    )]
     UnsupportedDtype {
         /// The header's `descr` value as written there, e.g. `'<f8'`.
         descr: String,
@@ -149,14 +289,24 @@ pub enum NpyError {
         shape: Vec<usize>,
     },
     /// The data after the header is not exactly the shape's size.
-    #[error("npy data has {actual} bytes, shape {shape:?} of f32 needs {expected}")]
+    #[error("npy data has {actual} bytes, shape {shape:?} of {dtype} needs {expected}")]
     DataLength {
         /// The shape from the header.
         shape: Vec<usize>,
-        /// The bytes the shape needs (elements × 4).
+        /// The file's element type.
+        dtype: NpyDtype,
+        /// The bytes the shape needs (elements × element size).
         expected: usize,
         /// The bytes after the header.
         actual: usize,
+    },
+    /// A bool element that is neither 0 nor 1.
+    #[error("npy bool element {index} is the byte {byte}, not 0 or 1")]
+    BadBool {
+        /// Its index in the file's order.
+        index: usize,
+        /// The byte.
+        byte: u8,
     },
     /// [`write_npy`] or [`write_npy_file`] was given a data slice whose length is not the
     /// product of the shape.
@@ -221,25 +371,28 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyArray, NpyError> {
 
     let header = decode_header(header_bytes, utf8)?;
     let info = parse_header(&header).map_err(|reason| malformed(reason, &header))?;
-    let big_endian = match info.descr {
-        Value::Str(ref s) if s == "<f4" => false,
-        Value::Str(ref s) if s == ">f4" => true,
-        ref other => return Err(NpyError::UnsupportedDtype { descr: other.to_string() }),
-    };
-
-    let expected =
-        byte_size(&info.shape).ok_or_else(|| NpyError::ShapeOverflow { shape: info.shape.clone() })?;
-    if data.len() != expected {
-        return Err(NpyError::DataLength { shape: info.shape, expected, actual: data.len() });
+    let (dtype, big_endian) = match info.descr {
+        Value::Str(ref s) => parse_descr(s),
+        _ => None,
     }
-    let (words, _) = data.as_chunks::<4>();
-    let values: Vec<f32> = if big_endian {
-        words.iter().map(|&w| f32::from_be_bytes(w)).collect()
-    } else {
-        words.iter().map(|&w| f32::from_le_bytes(w)).collect()
-    };
+    .ok_or_else(|| NpyError::UnsupportedDtype { descr: info.descr.to_string() })?;
+
+    let expected = byte_size(&info.shape, dtype.size())
+        .ok_or_else(|| NpyError::ShapeOverflow { shape: info.shape.clone() })?;
+    if data.len() != expected {
+        return Err(NpyError::DataLength { shape: info.shape, dtype, expected, actual: data.len() });
+    }
+    let values = data
+        .chunks_exact(dtype.size())
+        .enumerate()
+        .map(|(index, b)| {
+            dtype
+                .to_f32(b, big_endian)
+                .ok_or_else(|| NpyError::BadBool { index, byte: b.first().copied().unwrap_or(0) })
+        })
+        .collect::<Result<Vec<f32>, NpyError>>()?;
     let data = if info.fortran_order { fortran_to_c(&info.shape, &values) } else { values };
-    Ok(NpyArray { shape: info.shape, data })
+    Ok(NpyArray { shape: info.shape, data, dtype })
 }
 
 /// Reads and parses an `.npy` file; see [`read_npy`]. A file that cannot be read is
@@ -255,9 +408,9 @@ fn unreachable_truncated<T>(needed: usize, available: usize) -> Result<T, NpyErr
     Err(NpyError::Truncated { what: "header length", needed, available })
 }
 
-/// The number of bytes of `f32` data a shape needs, or `None` on overflow.
-fn byte_size(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d))
+/// The number of bytes a shape of `elem`-byte elements needs, or `None` on overflow.
+fn byte_size(shape: &[usize], elem: usize) -> Option<usize> {
+    shape.iter().try_fold(elem, |acc, &d| acc.checked_mul(d))
 }
 
 /// Decodes the header bytes as Latin-1 (versions 1.0 and 2.0) or UTF-8 (version 3.0).
@@ -682,7 +835,7 @@ fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(fs::File,
 }
 
 fn check_shape(shape: &[usize], data: &[f32]) -> Result<(), NpyError> {
-    if byte_size(shape).is_none() {
+    if byte_size(shape, 4).is_none() {
         return Err(NpyError::ShapeOverflow { shape: shape.to_vec() });
     }
     let expected = shape.iter().product::<usize>();

@@ -1083,13 +1083,21 @@ fn onnx_models() {
 // npy
 // -------------------------------------------------------------------------------------------
 
+/// small_f32.npy with its descriptor changed to float16 (which the reader refuses).
+fn float16_npy() -> Vec<u8> {
+    let mut bytes = fixture_bytes("npy/small_f32.npy");
+    let at = bytes.windows(5).position(|w| w == b"'<f4'").expect("a '<f4' header");
+    bytes[at..at + 5].copy_from_slice(b"'<f2'");
+    bytes
+}
+
 #[test]
 fn npy_files() {
     refuse!(
-        "float64 fixture",
-        read_npy(&fixture_bytes("npy/small_f8.npy")),
-        NpyError::UnsupportedDtype { descr } if descr.contains("<f8"),
-        ["<f8"]
+        "float16 file",
+        read_npy(&float16_npy()),
+        NpyError::UnsupportedDtype { descr } if descr.contains("<f2"),
+        ["<f2"]
     );
     let mut bytes = fixture_bytes("npy/small_f32.npy");
     bytes[1..6].copy_from_slice(b"NUMPX");
@@ -1152,7 +1160,9 @@ fn cli_refuses_bad_inputs() {
     let out = dir.join("y.npy");
     let out_s = s(&out);
     let model = s(&fixture("mobilenet_tiny.onnx"));
-    let f8 = s(&fixture("npy/small_f8.npy"));
+    let f2 = dir.join("x_f2.npy");
+    std::fs::write(&f2, float16_npy()).unwrap();
+    let f2 = s(&f2);
     let wrong_shape = s(&fixture("dw_same.input.npy"));
     let truncated = dir.join("truncated.npy");
     let bytes = fixture_bytes("mobilenet_tiny.input.npy");
@@ -1174,7 +1184,7 @@ fn cli_refuses_bad_inputs() {
 
     let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
         ("missing model file", vec![&missing, "--output", &out_s], vec!["no_such_model.onnx"]),
-        ("float64 input", vec![&model, "--input", &f8, "--output", &out_s], vec!["<f8"]),
+        ("float16 input", vec![&model, "--input", &f2, "--output", &out_s], vec!["<f2"]),
         (
             "input of the wrong shape",
             vec![&model, "--input", &wrong_shape, "--output", &out_s],

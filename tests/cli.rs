@@ -360,6 +360,41 @@ fn run_onnx_model_writes_onnx_runtimes_answer() {
     run_matches_onnx_runtime("mobilenet_tiny", &[], &[1, 10]);
 }
 
+/// `bytes` of a float32 `.npy` file with its descriptor `'<f4'` replaced by `descr` (same length).
+fn with_descr(bytes: &[u8], descr: &[u8; 3]) -> Vec<u8> {
+    let at = bytes.windows(5).position(|w| w == b"'<f4'").expect("a '<f4' header") + 1;
+    let mut out = bytes.to_vec();
+    out[at..at + 3].copy_from_slice(descr);
+    out
+}
+
+#[test]
+fn run_converts_a_float64_input_with_a_note() {
+    // mobilenet_tiny's input as float64 (numpy's default dtype): the same output as from the
+    // float32 file, bit for bit (each value is exactly an f32), and a note on stderr.
+    let dir = temp_dir("run-f64");
+    let f32_file = std::fs::read(fixture("mobilenet_tiny.input.npy")).unwrap();
+    let input = sepconv::npy::read_npy(&f32_file).unwrap();
+    let header_end = f32_file.len() - 4 * input.data.len();
+    let mut f64_file = with_descr(&f32_file[..header_end], b"<f8");
+    f64_file.extend(input.data.iter().flat_map(|&v| f64::from(v).to_le_bytes()));
+    let f64_path = dir.join("x64.npy");
+    std::fs::write(&f64_path, &f64_file).unwrap();
+    let model = fixture("mobilenet_tiny.onnx");
+    let (y32, y64) = (dir.join("y32.npy"), dir.join("y64.npy"));
+    let f32_input = fixture("mobilenet_tiny.input.npy");
+    for (inp, out) in [(f32_input.as_str(), &y32), (f64_path.to_str().unwrap(), &y64)] {
+        let args = ["run", &model, "--input", inp, "--output", out.to_str().unwrap(), "--iters", "1"];
+        let o = sepconv(&args, None);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", describe(&o));
+        let noted = stderr(&o).contains("holds float64; converted to float32 (rounded to the nearest)");
+        assert_eq!(noted, out == &y64, "{args:?}: {}", describe(&o));
+    }
+    let (a, b) = (sepconv::npy::read_npy_file(&y32).unwrap(), sepconv::npy::read_npy_file(&y64).unwrap());
+    assert_eq!(a, b);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn run_symbolic_batch_model_takes_the_batch_of_its_input_or_of_batch() {
     // The model's batch is "batch_size"; its stored input holds 4 images.
@@ -440,7 +475,9 @@ fn run_refuses_bad_inputs_with_one_line_and_writes_nothing() {
     let out = dir.join("y.npy");
     let out_s = out.to_str().unwrap();
     let wrong_shape = fixture("dw_same.input.npy");
-    let f8 = fixture("npy/small_f8.npy");
+    let f2 = dir.join("x_f2.npy"); // float16: not a supported dtype
+    std::fs::write(&f2, with_descr(&std::fs::read(fixture("npy/small_f32.npy")).unwrap(), b"<f2")).unwrap();
+    let f2 = f2.to_str().unwrap().to_owned();
     let truncated = dir.join("truncated.npy");
     let bytes = std::fs::read(fixture("mobilenet_tiny.input.npy")).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
@@ -458,7 +495,7 @@ fn run_refuses_bad_inputs_with_one_line_and_writes_nothing() {
         (vec!["run", &model, "--input-shape", "1,4,32,32", "--output", out_s], "dimension 1 is 3"),
         (vec!["run", "/nonexistent/model.onnx", "--output", out_s], "model.onnx"),
         (vec!["run", &model, "--input", &wrong_shape, "--output", out_s], "shape"),
-        (vec!["run", &model, "--input", &f8, "--output", out_s], "f8"),
+        (vec!["run", &model, "--input", &f2, "--output", out_s], "'<f2'"),
         (vec!["run", &model, "--input", truncated.to_str().unwrap(), "--output", out_s], "npy"),
         (vec!["run", &model, "--isa", "bogus", "--output", out_s], "bogus"),
         (vec!["run", &opset10, "--output", out_s], "opset"),

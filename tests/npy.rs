@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use sepconv::npy::{NpyArray, NpyError, read_npy, read_npy_file, write_npy, write_npy_file};
+use sepconv::npy::{NpyArray, NpyDtype, NpyError, read_npy, read_npy_file, write_npy, write_npy_file};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/npy").join(name)
@@ -97,10 +97,85 @@ fn writer_output_is_byte_identical_to_numpy_save() {
 }
 
 #[test]
-fn numpy_f8_fixture_is_an_unsupported_dtype() {
-    let err = read_npy_file(&fixture("small_f8.npy")).unwrap_err();
-    assert!(matches!(&err, NpyError::UnsupportedDtype { descr } if descr == "'<f8'"), "{err:?}");
-    assert!(err.to_string().contains("'<f8'"), "{err}");
+fn numpy_f8_fixture_reads_as_the_f32_values() {
+    // numpy's small_f32 values saved as float64: each is exactly an f32, so they come back
+    // bit for bit (the NaN, infinities and -0 included).
+    let a = read_npy_file(&fixture("small_f8.npy")).unwrap();
+    assert_eq!(a.dtype, NpyDtype::F64);
+    let b = read_npy_file(&fixture("small_f32.npy")).unwrap();
+    assert_eq!(b.dtype, NpyDtype::F32);
+    assert_eq!((a.shape, bits(&a.data)), (b.shape, bits(&b.data)));
+}
+
+/// An `.npy` file of `shape` with the element bytes `data` under the descriptor `descr`.
+fn npy_of(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    npy_with_header(1, &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"), data)
+}
+
+#[test]
+fn every_supported_dtype_converts_to_f32_in_both_byte_orders() {
+    fn check<const N: usize>(descr: &str, dtype: NpyDtype, le: &[[u8; N]], want: &[f32]) {
+        let shape = format!("({},)", le.len());
+        let data: Vec<u8> = le.iter().flatten().copied().collect();
+        let a = read_npy(&npy_of(descr, &shape, &data)).unwrap();
+        assert_eq!((a.dtype, bits(&a.data)), (dtype, bits(want)), "{descr}");
+        if N > 1 {
+            // The same values big-endian.
+            let be: Vec<u8> = le.iter().flat_map(|w| w.iter().rev().copied()).collect();
+            let big = descr.replacen('<', ">", 1);
+            let a = read_npy(&npy_of(&big, &shape, &be)).unwrap();
+            assert_eq!((a.dtype, bits(&a.data)), (dtype, bits(want)), "{big}");
+        }
+        assert_eq!(dtype.size(), N, "{descr}");
+    }
+    check("<f4", NpyDtype::F32, &[1.5f32.to_le_bytes(), (-0.0f32).to_le_bytes()], &[1.5, -0.0]);
+    // f64 -> nearest f32: 0.1 rounds, 1e300 overflows to inf, a NaN stays a NaN.
+    check(
+        "<f8",
+        NpyDtype::F64,
+        &[0.1f64.to_le_bytes(), 1e300f64.to_le_bytes(), (-2.5f64).to_le_bytes()],
+        &[0.1f32, f32::INFINITY, -2.5],
+    );
+    check("|i1", NpyDtype::I8, &[[0x80], [0x7f], [0xff]], &[-128.0, 127.0, -1.0]);
+    check("|u1", NpyDtype::U8, &[[0], [255]], &[0.0, 255.0]);
+    check("<i2", NpyDtype::I16, &[i16::MIN.to_le_bytes(), 300i16.to_le_bytes()], &[-32768.0, 300.0]);
+    check("<u2", NpyDtype::U16, &[u16::MAX.to_le_bytes()], &[65535.0]);
+    // 2^24 + 1 is not an f32: it rounds to even (2^24).
+    check("<i4", NpyDtype::I32, &[(-7i32).to_le_bytes(), 16_777_217i32.to_le_bytes()], &[-7.0, 16_777_216.0]);
+    check("<u4", NpyDtype::U32, &[u32::MAX.to_le_bytes()], &[4_294_967_296.0]);
+    check("<i8", NpyDtype::I64, &[i64::MIN.to_le_bytes(), 42i64.to_le_bytes()], &[-9.223_372e18, 42.0]);
+    check("<u8", NpyDtype::U64, &[u64::MAX.to_le_bytes()], &[1.844_674_4e19]);
+    check("|b1", NpyDtype::Bool, &[[1], [0]], &[1.0, 0.0]);
+    // One-byte types may also carry '<' or '>' (numpy normalises them to '|').
+    assert_eq!(read_npy(&npy_of("<u1", "(1,)", &[7])).unwrap().data, [7.0]);
+    for (dtype, exact) in
+        [(NpyDtype::F32, true), (NpyDtype::I16, true), (NpyDtype::F64, false), (NpyDtype::I32, false)]
+    {
+        assert_eq!(dtype.exact_in_f32(), exact, "{dtype}");
+    }
+}
+
+#[test]
+fn fortran_order_applies_to_converted_dtypes() {
+    // (2, 3) int16 in Fortran order: column-major 0 3 1 4 2 5 -> C order 0 1 2 3 4 5.
+    let data: Vec<u8> = [0i16, 3, 1, 4, 2, 5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let header = "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }";
+    let a = read_npy(&npy_with_header(1, header, &data)).unwrap();
+    assert_eq!((a.shape, a.data), (vec![2, 3], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
+}
+
+#[test]
+fn bad_bool_bytes_and_converted_lengths_are_errors() {
+    let err = read_npy(&npy_of("|b1", "(3,)", &[1, 0, 2])).unwrap_err();
+    assert!(matches!(err, NpyError::BadBool { index: 2, byte: 2 }), "{err:?}");
+    assert!(err.to_string().contains("element 2 is the byte 2"), "{err}");
+    // The data length counts the element size of the file's type.
+    let err = read_npy(&npy_of("<f8", "(2,)", &[0; 12])).unwrap_err();
+    assert!(
+        matches!(err, NpyError::DataLength { expected: 16, actual: 12, dtype: NpyDtype::F64, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "npy data has 12 bytes, shape [2] of float64 needs 16");
 }
 
 #[test]
@@ -187,7 +262,7 @@ fn scalar_and_zero_size_headers_match_numpy() {
             .starts_with(b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (), }")
     );
     assert_eq!(scalar.len(), 128 + 4);
-    assert_eq!(read_npy(&scalar).unwrap(), NpyArray { shape: vec![], data: vec![1.5] });
+    assert_eq!(read_npy(&scalar).unwrap(), NpyArray { shape: vec![], data: vec![1.5], dtype: NpyDtype::F32 });
 
     let one_dim = to_npy(&[3], &[1.0, 2.0, 3.0]);
     assert!(one_dim.windows(13).any(|w| w == b"'shape': (3,)"));
@@ -418,8 +493,11 @@ fn malformed_headers() {
 #[test]
 fn unsupported_dtypes() {
     let cases = [
-        ("'<f8'", "'<f8'"),
-        ("'<i4'", "'<i4'"),
+        ("'=f8'", "'=f8'"),
+        ("'|i4'", "'|i4'"),
+        ("'<c8'", "'<c8'"),
+        ("'<U3'", "'<U3'"),
+        ("'<i3'", "'<i3'"),
         ("'=f4'", "'=f4'"),
         ("'|f4'", "'|f4'"),
         ("'f4'", "'f4'"),
@@ -436,7 +514,7 @@ fn unsupported_dtypes() {
             NpyError::UnsupportedDtype { descr: d } => assert_eq!(d, shown),
             other => panic!("{descr}: {other:?}"),
         }
-        assert!(err.to_string().contains("only '<f4' and '>f4'"), "{err}");
+        assert!(err.to_string().contains("supported are float32, float64"), "{err}");
     }
 }
 
@@ -460,11 +538,11 @@ fn shape_overflow() {
 fn data_length_mismatch() {
     let valid = to_npy(&[1, 3, 10, 10], &[0.5; 300]);
     let err = read_npy(&valid[..valid.len() - 4]).unwrap_err();
-    assert_eq!(err.to_string(), "npy data has 1196 bytes, shape [1, 3, 10, 10] of f32 needs 1200");
+    assert_eq!(err.to_string(), "npy data has 1196 bytes, shape [1, 3, 10, 10] of float32 needs 1200");
     let mut longer = valid.clone();
     longer.push(0);
     match read_npy(&longer) {
-        Err(NpyError::DataLength { shape, expected, actual }) => {
+        Err(NpyError::DataLength { shape, expected, actual, .. }) => {
             assert_eq!((shape, expected, actual), (vec![1, 3, 10, 10], 1200, 1201));
         }
         other => panic!("{other:?}"),
@@ -543,7 +621,7 @@ fn write_file_round_trips_and_leaves_no_temp_files() {
     let data: Vec<f32> = (0..60).map(|x| x as f32 * 0.25).collect();
     write_npy_file(&path, &[3, 4, 5], &data).unwrap();
     assert_eq!(fs::read(&path).unwrap(), to_npy(&[3, 4, 5], &data));
-    assert_eq!(read_npy_file(&path).unwrap(), NpyArray { shape: vec![3, 4, 5], data });
+    assert_eq!(read_npy_file(&path).unwrap(), NpyArray { shape: vec![3, 4, 5], data, dtype: NpyDtype::F32 });
     assert_eq!(dir_entries(&dir), ["out.npy"]);
     fs::remove_dir_all(&dir).unwrap();
 }

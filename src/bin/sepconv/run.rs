@@ -141,7 +141,18 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     };
     let threads = args.threads as usize;
     let input_file = match &args.input {
-        Some(path) => Some((path, npy::read_npy_file(path)?)),
+        Some(path) => {
+            let array = npy::read_npy_file(path)?;
+            if array.dtype != npy::NpyDtype::F32 {
+                let rounding = if array.dtype.exact_in_f32() { "exactly" } else { "rounded to the nearest" };
+                eprintln!(
+                    "note: {} holds {}; converted to float32 ({rounding})",
+                    path.display(),
+                    array.dtype
+                );
+            }
+            Some((path, array))
+        }
         None => None,
     };
     let batch = args.batch.map(|n| n as usize);
