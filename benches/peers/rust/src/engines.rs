@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
-use crate::npy::Array;
+use sepconv::npy::NpyArray as Array;
 
 /// Version of `tract-onnx` that is linked, read from `Cargo.lock` by `build.rs`.
 pub const TRACT_VERSION: &str = env!("PEERS_TRACT_VERSION");

@@ -5,7 +5,6 @@
 //! their SIMD kernels at run time from the CPU's features, as they do for users.
 
 mod engines;
-mod npy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +14,7 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use engines::{Runner, Tract};
+use sepconv::npy;
 
 /// Which engine to time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -162,7 +162,7 @@ fn round_ms(ms: f64) -> f64 {
 
 fn run(args: &Args) -> Result<serde_json::Value> {
     let malloc_note = steady_malloc(args.malloc_defaults);
-    let input = npy::read(&args.input)?;
+    let input = npy::read_npy_file(&args.input)?;
     let threads = usize::from(args.threads);
 
     let load_start = Instant::now();
@@ -180,7 +180,7 @@ fn run(args: &Args) -> Result<serde_json::Value> {
     let output_shape = runner.output_shape();
     if let Some(path) = &args.output {
         let data = runner.output_data()?;
-        npy::write(path, &output_shape, &data)?;
+        npy::write_npy_file(path, &output_shape, &data)?;
     }
     Ok(serde_json::json!({
         "engine": args.engine.name(),
