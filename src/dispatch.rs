@@ -275,8 +275,11 @@ pub type AddFn = fn(&[f32], &[f32], Activation, &mut [f32]) -> Result<(), Kernel
 /// A global average pool.
 pub type GlobalAvgPoolFn = fn(&GlobalPoolShape, &[f32], &mut [f32]) -> Result<(), KernelError>;
 
-/// The kernels of one tier, one entry per op class.
+/// The kernels of one tier, one entry per op class. Non-exhaustive: op classes (and int8
+/// kernels) will be added; get a table from [`kernels`] or [`selected_kernels`] rather than
+/// building one.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct KernelTable {
     /// The tier these kernels belong to.
     pub isa: Isa,
