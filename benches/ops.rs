@@ -1,7 +1,7 @@
-//! Criterion benches over the standard layer set (src/bin/sepconv/harness.rs, shared with `sepconv bench`): one group per op
-//! class (`dwconv`, `pointwise`, `grouped`, `separable`), one function per available tier —
-//! `scalar` is the reference kernels. Throughput is set in FLOPs (2 per multiply-add) as
-//! elements, so criterion's "elem/s" reads as FLOP/s.
+//! Criterion benches over the standard layer set (src/bin/sepconv/harness.rs, shared with
+//! `sepconv bench`): one group per op class (`dwconv`, `pointwise`, `grouped`, `separable`),
+//! one function per available tier — `scalar` is the reference kernels. Throughput is set in
+//! FLOPs (2 per multiply-add) as elements, so criterion's "elem/s" reads as FLOP/s.
 //!
 //! `cargo bench --bench ops` (all), `cargo bench --bench ops -- dwconv/` (one group),
 //! `cargo bench --bench ops -- dw_c144_56_s1` (one layer).

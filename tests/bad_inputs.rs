@@ -1085,10 +1085,7 @@ fn onnx_models() {
 
 /// small_f32.npy with its descriptor changed to float16 (which the reader refuses).
 fn float16_npy() -> Vec<u8> {
-    let mut bytes = fixture_bytes("npy/small_f32.npy");
-    let at = bytes.windows(5).position(|w| w == b"'<f4'").expect("a '<f4' header");
-    bytes[at..at + 5].copy_from_slice(b"'<f2'");
-    bytes
+    common::with_descr(&fixture_bytes("npy/small_f32.npy"), b"<f2")
 }
 
 #[test]

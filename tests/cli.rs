@@ -12,7 +12,7 @@ mod common;
 use std::process::Output;
 use std::time::Instant;
 
-use common::{describe, run_sepconv as sepconv};
+use common::{describe, run_sepconv as sepconv, with_descr};
 use sepconv::dispatch::Isa;
 use serde_json::Value;
 
@@ -360,20 +360,13 @@ fn run_onnx_model_writes_onnx_runtimes_answer() {
     run_matches_onnx_runtime("mobilenet_tiny", &[], &[1, 10]);
 }
 
-/// `bytes` of a float32 `.npy` file with its descriptor `'<f4'` replaced by `descr` (same length).
-fn with_descr(bytes: &[u8], descr: &[u8; 3]) -> Vec<u8> {
-    let at = bytes.windows(5).position(|w| w == b"'<f4'").expect("a '<f4' header") + 1;
-    let mut out = bytes.to_vec();
-    out[at..at + 3].copy_from_slice(descr);
-    out
-}
-
 #[test]
 fn run_converts_a_float64_input_with_a_note() {
     // mobilenet_tiny's input as float64 (numpy's default dtype): the same output as from the
     // float32 file, bit for bit (each value is exactly an f32), and a note on stderr.
     let dir = temp_dir("run-f64");
-    let f32_file = std::fs::read(fixture("mobilenet_tiny.input.npy")).unwrap();
+    let f32_input = fixture("mobilenet_tiny.input.npy");
+    let f32_file = std::fs::read(&f32_input).unwrap();
     let input = sepconv::npy::read_npy(&f32_file).unwrap();
     let header_end = f32_file.len() - 4 * input.data.len();
     let mut f64_file = with_descr(&f32_file[..header_end], b"<f8");
@@ -382,7 +375,6 @@ fn run_converts_a_float64_input_with_a_note() {
     std::fs::write(&f64_path, &f64_file).unwrap();
     let model = fixture("mobilenet_tiny.onnx");
     let (y32, y64) = (dir.join("y32.npy"), dir.join("y64.npy"));
-    let f32_input = fixture("mobilenet_tiny.input.npy");
     for (inp, out) in [(f32_input.as_str(), &y32), (f64_path.to_str().unwrap(), &y64)] {
         let args = ["run", &model, "--input", inp, "--output", out.to_str().unwrap(), "--iters", "1"];
         let o = sepconv(&args, None);

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests that spawn the built `sepconv` binary
-//! (`tests/cli.rs`, `tests/bad_inputs.rs`).
+//! (`tests/cli.rs`, `tests/bad_inputs.rs`), and their `.npy` file helper.
 //!
 //! A test binary may run under a Cargo target runner: `qemu-aarch64` in the aarch64 lane, or
 //! `qemu-x86_64 -cpu …` in the x86_64 CPU-matrix lane of `.ci/run`, which emulates a CPU
@@ -104,4 +104,13 @@ pub fn describe(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// `bytes` of a float32 `.npy` file with its descriptor `'<f4'` replaced by `descr` (same
+/// length, e.g. `b"<f8"`), for files of other dtypes without more fixtures.
+pub fn with_descr(bytes: &[u8], descr: &[u8; 3]) -> Vec<u8> {
+    let at = bytes.windows(5).position(|w| w == b"'<f4'").expect("a '<f4' header") + 1;
+    let mut out = bytes.to_vec();
+    out[at..at + 3].copy_from_slice(descr);
+    out
 }
